@@ -1,0 +1,115 @@
+//! Errors of the decode core. Each carries the offending value and a stable
+//! [`Error::code`] string that both bindings copy into a JS `Error.code`.
+
+use core::fmt;
+
+/// An error from the breakpoint codec, the patch planner or value parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The address is not aligned for the instruction set.
+    Misaligned {
+        /// The offending address.
+        addr: u64,
+        /// The alignment required, in bytes.
+        align: u64,
+        /// The breakpoint kind (its instruction set).
+        kind: &'static str,
+    },
+    /// An immediate does not fit the instruction's field.
+    ImmediateOutOfRange {
+        /// The offending immediate.
+        imm: u64,
+        /// The largest value the field holds.
+        max: u64,
+        /// The breakpoint kind.
+        kind: &'static str,
+    },
+    /// A byte buffer has the wrong length for the instruction.
+    WrongLength {
+        /// The length given.
+        len: usize,
+        /// The length required.
+        expected: usize,
+    },
+    /// The bytes at the address are already a breakpoint instruction.
+    AlreadyPatched {
+        /// The address.
+        addr: u64,
+        /// The instruction found there (little-endian word or halfword).
+        found: u32,
+    },
+    /// On remove, our breakpoint instruction is no longer at the address:
+    /// the guest rewrote it. The guest's bytes are left alone.
+    Conflict {
+        /// The address.
+        addr: u64,
+        /// The breakpoint instruction we wrote.
+        expected: u32,
+        /// What is there now.
+        found: u32,
+    },
+    /// A textual value could not be parsed as a 64-bit number.
+    BadValue {
+        /// The text as given.
+        text: String,
+        /// Why it was refused.
+        why: &'static str,
+    },
+    /// An unknown breakpoint kind name.
+    UnknownKind {
+        /// The name as given.
+        name: String,
+    },
+}
+
+impl Error {
+    /// A stable machine-readable code, identical in the native and wasm builds.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Misaligned { .. } => "ERR_MISALIGNED",
+            Error::ImmediateOutOfRange { .. } => "ERR_IMMEDIATE_RANGE",
+            Error::WrongLength { .. } => "ERR_WRONG_LENGTH",
+            Error::AlreadyPatched { .. } => "ERR_ALREADY_PATCHED",
+            Error::Conflict { .. } => "ERR_PATCH_CONFLICT",
+            Error::BadValue { .. } => "ERR_BAD_VALUE",
+            Error::UnknownKind { .. } => "ERR_UNKNOWN_KIND",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Misaligned { addr, align, kind } => write!(
+                f,
+                "address {addr:#x} is not {align}-byte aligned, as {kind} requires"
+            ),
+            Error::ImmediateOutOfRange { imm, max, kind } => {
+                write!(f, "immediate {imm:#x} does not fit {kind} (max {max:#x})")
+            }
+            Error::WrongLength { len, expected } => {
+                write!(f, "{len} bytes given where {expected} are needed")
+            }
+            Error::AlreadyPatched { addr, found } => write!(
+                f,
+                "address {addr:#x} already holds a breakpoint instruction ({found:#x})"
+            ),
+            Error::Conflict {
+                addr,
+                expected,
+                found,
+            } => write!(
+                f,
+                "breakpoint at {addr:#x} was rewritten by the guest: expected {expected:#x}, \
+                 found {found:#x}; the guest's bytes were left alone"
+            ),
+            Error::BadValue { text, why } => write!(f, "bad value {text:?}: {why}"),
+            Error::UnknownKind { name } => write!(
+                f,
+                "unknown breakpoint kind {name:?} (expected brk64, hlt64, bkpt32 or bkpt16)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,1 @@
+//! Exception-entry arithmetic. (Skeleton: filled in by the codec work.)

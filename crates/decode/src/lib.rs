@@ -1,0 +1,25 @@
+//! Pure core of kvm-debug: no JavaScript, no OS, no I/O.
+//!
+//! * [`esr`]: ESR_ELx syndrome decoding into one uniform [`field::Field`] tree,
+//!   plus an allocation-free fast path ([`classify`]).
+//! * [`insn`]: the breakpoint instruction codec (A64 BRK/HLT, A32/T32 BKPT).
+//! * [`patch`]: patch plans for inserting and removing software breakpoints.
+//! * [`exception`]: exception-entry arithmetic (vector offsets, SPSR, PSTATE).
+//!
+//! References are to the Arm Architecture Reference Manual for A-profile
+//! (Arm ARM, DDI 0487, issue L.a) unless stated otherwise.
+#![deny(missing_docs)]
+
+pub mod classify;
+pub mod error;
+pub mod esr;
+pub mod exception;
+pub mod field;
+pub mod insn;
+pub mod patch;
+
+pub use classify::{classify, classify_batch, Classification, DebugEvent};
+pub use error::Error;
+pub use esr::{decode, esr_from_kvm_debug_exit, summary};
+pub use field::Field;
+pub use insn::BreakpointKind;

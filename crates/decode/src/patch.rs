@@ -1,0 +1,1 @@
+//! Patch plans for software breakpoints. (Skeleton: filled in by the codec work.)

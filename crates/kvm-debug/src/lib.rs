@@ -1,0 +1,2 @@
+//! The Linux KVM path of kvm-debug. (Skeleton: filled in by the KVM issue.)
+#![deny(missing_docs)]

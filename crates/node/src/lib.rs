@@ -1,0 +1,2 @@
+//! napi-rs addon. (Skeleton.)
+#![deny(clippy::all)]
