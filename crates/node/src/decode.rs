@@ -1,0 +1,1 @@
+//! Decode bindings. (Skeleton.)

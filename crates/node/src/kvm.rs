@@ -1,0 +1,1 @@
+//! KVM bindings. (Skeleton.)
