@@ -55,6 +55,12 @@ pub enum Error {
         /// Why it was refused.
         why: &'static str,
     },
+    /// An exception cannot be taken to EL1 from this PSTATE (EL2/EL3, or an
+    /// AArch32 mode other than User).
+    ExceptionSource {
+        /// The PSTATE (SPSR format) given.
+        pstate: u64,
+    },
     /// An unknown breakpoint kind name.
     UnknownKind {
         /// The name as given.
@@ -73,6 +79,7 @@ impl Error {
             Error::Conflict { .. } => "ERR_PATCH_CONFLICT",
             Error::BadValue { .. } => "ERR_BAD_VALUE",
             Error::UnknownKind { .. } => "ERR_UNKNOWN_KIND",
+            Error::ExceptionSource { .. } => "ERR_EXCEPTION_SOURCE",
         }
     }
 }
@@ -104,6 +111,11 @@ impl fmt::Display for Error {
                  found {found:#x}; the guest's bytes were left alone"
             ),
             Error::BadValue { text, why } => write!(f, "bad value {text:?}: {why}"),
+            Error::ExceptionSource { pstate } => write!(
+                f,
+                "PSTATE {pstate:#x} is not at EL0 or EL1 in AArch64, nor AArch32 User mode: \
+                 an exception cannot be taken from it to EL1"
+            ),
             Error::UnknownKind { name } => write!(
                 f,
                 "unknown breakpoint kind {name:?} (expected brk64, hlt64, bkpt32 or bkpt16)"

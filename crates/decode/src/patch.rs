@@ -55,7 +55,7 @@ impl RemovePlan {
 }
 
 fn check_addr_and_len(kind: BreakpointKind, addr: u64, bytes: &[u8]) -> Result<(), Error> {
-    if addr % kind.alignment() != 0 {
+    if !addr.is_multiple_of(kind.alignment()) {
         return Err(Error::Misaligned {
             addr,
             align: kind.alignment(),
