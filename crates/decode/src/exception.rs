@@ -221,7 +221,7 @@ mod tests {
             (PSTATE_MODE_EL1T, 0x000),
             (PSTATE_MODE_EL1H, 0x200),
             (PSTATE_MODE_EL0T, 0x400),
-            (PSTATE_NRW | 0b0000, 0x600), // AArch32 User mode (M[4:0] = 0b10000)
+            (PSTATE_NRW, 0x600), // AArch32 User mode (M[4:0] = 0b10000)
         ];
         for (src, group) in sources {
             for (kind, off) in kinds {
