@@ -18,7 +18,7 @@ pub mod field;
 pub mod insn;
 pub mod patch;
 
-pub use classify::{classify, classify_batch, Classification, DebugEvent};
+pub use classify::{class_name, classify, classify_batch, Classification, DebugEvent, CLASS_NAMES};
 pub use error::Error;
 pub use esr::{decode, esr_from_kvm_debug_exit, summary};
 pub use field::Field;
