@@ -1,0 +1,136 @@
+/**
+ * State and memory: `?`, g/G, p/P, m/M, X.
+ *
+ * Every request is validated completely (hex, lengths, register numbers) before
+ * the target is called, so a rejected request never touches the guest.
+ */
+
+import { AARCH64_REGISTERS, G_PACKET_BYTES } from '../aarch64';
+import { fromHex, parseHexBig, parseHexInt, toHex } from '../packet';
+import { stopReply } from '../stop';
+import { Errno, errnoFor, errorReply, ok, splitPair, type Command, type Reply, type ServerContext } from './common';
+
+/** Largest address + length we accept: the 64-bit address space. */
+const ADDR_LIMIT = 1n << 64n;
+
+function memoryRange(text: string, ctx: ServerContext): { addr: bigint; len: number } | undefined {
+  const pair = splitPair(text);
+  if (!pair) return undefined;
+  const addr = parseHexBig(pair[0]);
+  const len = parseHexInt(pair[1]);
+  if (addr === undefined || len === undefined || addr + BigInt(len) > ADDR_LIMIT) return undefined;
+  if (len > ctx.maxPacket) return undefined;
+  return { addr, len };
+}
+
+function guard(fn: () => Reply): Reply {
+  try {
+    return fn();
+  } catch (e) {
+    return errorReply(errnoFor(e));
+  }
+}
+
+const status: Command = {
+  name: '?',
+  handle: (_args, ctx) => ok(stopReply(ctx.lastStop ?? { vcpu: ctx.generalVcpu, reason: { kind: 'step' }, pc: 0n })),
+};
+
+const readAll: Command = {
+  name: 'g',
+  handle: (args, ctx) => {
+    if (args.length !== 0) return errorReply(Errno.EINVAL);
+    return guard(() => {
+      const parts = AARCH64_REGISTERS.map((r) => ctx.target.readRegister(ctx.generalVcpu, r.regnum));
+      return ok(toHex(Buffer.concat(parts)));
+    });
+  },
+};
+
+const writeAll: Command = {
+  name: 'G',
+  handle: (args, ctx) => {
+    const bytes = fromHex(args.toString('latin1'));
+    if (!bytes || bytes.length !== G_PACKET_BYTES) return errorReply(Errno.EINVAL);
+    return guard(() => {
+      let off = 0;
+      for (const r of AARCH64_REGISTERS) {
+        const n = r.bitsize / 8;
+        ctx.target.writeRegister(ctx.generalVcpu, r.regnum, bytes.subarray(off, off + n));
+        off += n;
+      }
+      return ok();
+    });
+  },
+};
+
+const readOne: Command = {
+  name: 'p',
+  handle: (args, ctx) => {
+    const n = parseHexInt(args.toString('latin1'));
+    const r = n === undefined ? undefined : AARCH64_REGISTERS[n];
+    if (!r) return errorReply(Errno.EINVAL);
+    return guard(() => ok(toHex(ctx.target.readRegister(ctx.generalVcpu, r.regnum))));
+  },
+};
+
+const writeOne: Command = {
+  name: 'P',
+  handle: (args, ctx) => {
+    const pair = splitPair(args.toString('latin1'), '=');
+    const n = pair ? parseHexInt(pair[0]) : undefined;
+    const r = n === undefined ? undefined : AARCH64_REGISTERS[n];
+    const bytes = pair ? fromHex(pair[1]) : undefined;
+    if (!r || !bytes || bytes.length !== r.bitsize / 8) return errorReply(Errno.EINVAL);
+    return guard(() => {
+      ctx.target.writeRegister(ctx.generalVcpu, r.regnum, bytes);
+      return ok();
+    });
+  },
+};
+
+const readMem: Command = {
+  name: 'm',
+  handle: (args, ctx) => {
+    const range = memoryRange(args.toString('latin1'), ctx);
+    if (!range) return errorReply(Errno.EINVAL);
+    // The hex reply must fit PacketSize: answer with fewer bytes, as the protocol allows.
+    const len = Math.min(range.len, Math.floor(ctx.maxPacket / 2));
+    return guard(() => ok(toHex(ctx.target.readMemory(ctx.generalVcpu, range.addr, len))));
+  },
+};
+
+const writeMemHex: Command = {
+  name: 'M',
+  handle: (args, ctx) => {
+    const text = args.toString('latin1');
+    const colon = text.indexOf(':');
+    if (colon < 0) return errorReply(Errno.EINVAL);
+    const range = memoryRange(text.slice(0, colon), ctx);
+    const data = fromHex(text.slice(colon + 1));
+    if (!range || !data || data.length !== range.len) return errorReply(Errno.EINVAL);
+    return guard(() => {
+      if (data.length > 0) ctx.target.writeMemory(ctx.generalVcpu, range.addr, data);
+      return ok();
+    });
+  },
+};
+
+const writeMemBinary: Command = {
+  name: 'X',
+  handle: (args, ctx) => {
+    // Binary-safe: the header is ASCII up to the first ':'; the rest is raw bytes.
+    const colon = args.indexOf(0x3a);
+    if (colon < 0) return errorReply(Errno.EINVAL);
+    const range = memoryRange(args.subarray(0, colon).toString('latin1'), ctx);
+    const data = args.subarray(colon + 1);
+    if (!range || data.length !== range.len) return errorReply(Errno.EINVAL);
+    return guard(() => {
+      if (data.length > 0) ctx.target.writeMemory(ctx.generalVcpu, range.addr, Buffer.from(data));
+      return ok();
+    });
+  },
+};
+
+/** The base command family. */
+export const baseCommands: Command[] = [status, readAll, writeAll, readOne, writeOne, readMem, writeMemHex, writeMemBinary];

@@ -1,0 +1,143 @@
+/**
+ * What every packet-family parser shares: the server context it works on, the
+ * result it returns, errno-style error replies, and thread-id helpers.
+ */
+
+import type { BreakpointTable } from '../../breakpoints';
+import { errorCode, type DebugTarget, type ResumeAction, type StopEvent } from '../../target';
+
+/** errno values used in `Exx` replies (Linux asm-generic/errno-base.h), as gdbserver does. */
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  EIO: 5,
+  EFAULT: 14,
+  EEXIST: 17,
+  EINVAL: 22,
+  ENOSPC: 28,
+  ENOSYS: 38,
+} as const;
+
+/** gdb signal numbers (gdb/signals.def): SIGINT. */
+export const GDB_SIGINT = 2;
+/** gdb signal numbers (gdb/signals.def): SIGTRAP. */
+export const GDB_SIGTRAP = 5;
+
+/** `Exx` with two hex digits. */
+export function errorReply(errno: number): Reply {
+  return { kind: 'reply', data: `E${errno.toString(16).padStart(2, '0')}` };
+}
+
+/** Map a target or policy error code to an errno. */
+export function errnoFor(e: unknown): number {
+  switch (errorCode(e)) {
+    case 'ERR_OUTSIDE_RAM':
+    case 'ERR_TRANSLATION':
+    case 'ERR_NOT_WRITABLE':
+      return Errno.EFAULT;
+    case 'ERR_NO_SLOT':
+      return Errno.ENOSPC;
+    case 'ERR_ALREADY_PATCHED':
+      return Errno.EEXIST;
+    case 'ERR_PATCH_CONFLICT':
+      return Errno.EIO;
+    case 'ERR_DEBUG_OFF':
+    case 'ERR_DEBUG_UNAVAILABLE':
+    case 'ERR_UNSUPPORTED':
+      return Errno.EPERM;
+    default:
+      return Errno.EINVAL;
+  }
+}
+
+/** Decoder of ESR values used by `monitor esr` (the API of ts/src/decode.ts). */
+export interface EsrDecoder {
+  /** One-line summary of a syndrome. */
+  summary(value: bigint): string;
+  /** Multi-line decoded field tree as text. */
+  decodeText(value: bigint): string;
+}
+
+/** Mutable per-connection state plus what the parsers may call. */
+export interface ServerContext {
+  /** The target. */
+  readonly target: DebugTarget;
+  /** Breakpoint bookkeeping over the target. */
+  readonly table: BreakpointTable;
+  /** Largest raw packet accepted and advertised (PacketSize). */
+  readonly maxPacket: number;
+  /** ESR decoder for `monitor esr`, when available. */
+  readonly decoder: EsrDecoder | undefined;
+  /** vCPU for g/G/p/P/m/M/X/Z (set by Hg). */
+  generalVcpu: number;
+  /** vCPU for c/s (set by Hc), or every vCPU. */
+  continueVcpu: number | 'all';
+  /** The last stop, for `?`. */
+  lastStop: StopEvent | undefined;
+  /** Policy notes (e.g. a sw breakpoint placed in a hw slot), newest last. */
+  notes: string[];
+  /** qSupported features of the enabled command table. */
+  supportedFeatures(): string[];
+}
+
+/** What a parser asks the server to do. */
+export type Reply =
+  /** Send this payload (empty string = the "unsupported" empty reply). */
+  | { kind: 'reply'; data: string | Buffer; after?: () => void }
+  /** Resume; the stop reply follows asynchronously. */
+  | { kind: 'resume'; actions: ResumeAction[] }
+  /** Detach: reply OK, then the session ends. */
+  | { kind: 'detach' }
+  /** Kill: no reply; the session ends. */
+  | { kind: 'kill' };
+
+/** A reply with a payload. */
+export function ok(data: string | Buffer = 'OK'): Reply {
+  return { kind: 'reply', data };
+}
+
+/** The empty reply: "unsupported packet". */
+export const UNSUPPORTED: Reply = { kind: 'reply', data: '' };
+
+/** One entry of the dispatch table. */
+export interface Command {
+  /** Packet name: one letter, or a q/Q/v name such as `qSupported`, `vCont?`. */
+  name: string;
+  /** qSupported features this command contributes, if any. */
+  features?: readonly string[] | ((target: DebugTarget) => readonly string[]);
+  /** Whether the target supports it; absent = always. */
+  enabled?: (target: DebugTarget) => boolean;
+  /** Parse and run. `args` is the payload after the name. */
+  handle(args: Buffer, ctx: ServerContext): Reply;
+}
+
+/** gdb thread id of a vCPU (thread ids start at 1). */
+export function threadId(vcpu: number): string {
+  return (vcpu + 1).toString(16).padStart(2, '0');
+}
+
+/** A parsed thread id: a vCPU, all threads (-1) or any thread (0). */
+export type ThreadSel = { vcpu: number } | 'all' | 'any';
+
+/** Parse a thread id (`-1`, `0`, hex, or multiprocess `pP.T`); undefined if malformed or no such vCPU. */
+export function parseThread(text: string, vcpuCount: number): ThreadSel | undefined {
+  let t = text;
+  if (t.startsWith('p')) {
+    const dot = t.indexOf('.');
+    if (dot < 0) return 'all';
+    t = t.slice(dot + 1);
+  }
+  if (t === '-1') return 'all';
+  if (!/^[0-9a-fA-F]{1,8}$/.test(t)) return undefined;
+  const n = parseInt(t, 16);
+  if (n === 0) return 'any';
+  const vcpu = n - 1;
+  return vcpu < vcpuCount ? { vcpu } : undefined;
+}
+
+/** Split `a,b` into two parts; undefined unless exactly one comma. */
+export function splitPair(text: string, sep = ','): [string, string] | undefined {
+  const i = text.indexOf(sep);
+  if (i < 0 || text.indexOf(sep, i + 1) >= 0) return undefined;
+  return [text.slice(0, i), text.slice(i + 1)];
+}

@@ -1,0 +1,51 @@
+/**
+ * General queries: qSupported, qXfer:features:read, QStartNoAckMode, qOffsets, qSymbol.
+ */
+
+import { TARGET_XML } from '../aarch64';
+import { parseHexInt } from '../packet';
+import { Errno, errorReply, ok, UNSUPPORTED, type Command, type Reply, type ServerContext } from './common';
+
+const supported: Command = {
+  name: 'qSupported',
+  handle: (_args, ctx) => ok(ctx.supportedFeatures().join(';')),
+};
+
+/** Serve `annex` of a document in `offset,length` windows: `m` more follows, `l` last. */
+export function xferWindow(doc: Buffer, text: string, ctx: ServerContext): Reply {
+  const [off, len] = text.split(',');
+  const offset = parseHexInt(off ?? '');
+  const length = parseHexInt(len ?? '');
+  if (offset === undefined || length === undefined) return errorReply(Errno.EINVAL);
+  // Room for the 'm'/'l' prefix and escapes (each byte may double).
+  const max = Math.min(length, Math.floor((ctx.maxPacket - 1) / 2));
+  const chunk = doc.subarray(offset, offset + max);
+  const last = offset + chunk.length >= doc.length;
+  return ok(Buffer.concat([Buffer.from(last ? 'l' : 'm'), chunk]));
+}
+
+const xfer: Command = {
+  name: 'qXfer',
+  features: ['qXfer:features:read+'],
+  handle: (args, ctx) => {
+    // args: ':features:read:target.xml:offset,length'
+    const m = /^:features:read:([^:]+):(.*)$/.exec(args.toString('latin1'));
+    if (!m) return UNSUPPORTED;
+    if (m[1] !== 'target.xml') return errorReply(Errno.ENOENT);
+    return xferWindow(Buffer.from(TARGET_XML, 'utf8'), m[2] ?? '', ctx);
+  },
+};
+
+const noAck: Command = {
+  name: 'QStartNoAckMode',
+  features: ['QStartNoAckMode+'],
+  // The server turns acks off after this OK has gone out with its own ack.
+  handle: () => ok(),
+};
+
+const offsets: Command = { name: 'qOffsets', handle: () => ok('Text=0;Data=0;Bss=0') };
+
+const symbol: Command = { name: 'qSymbol', handle: () => ok() };
+
+/** The query command family. */
+export const queryCommands: Command[] = [supported, xfer, noAck, offsets, symbol];

@@ -1,0 +1,306 @@
+/**
+ * The GDB remote protocol core. It does no I/O: `receive(bytes)` returns the
+ * bytes to send now; replies that come later (stop replies after a resume, and
+ * replies to packets queued while the guest ran) are emitted as 'output' events.
+ * Adapters (tcp.ts) move the bytes.
+ *
+ * Layers, as in daniel5151/gdbstub: framing (packet.ts) -> dispatch table built
+ * from the command families and gated by what the target supports -> one parser
+ * per family (commands/*.ts). qSupported is derived from the same table.
+ *
+ * Events:
+ * - 'output' (bytes: Buffer): asynchronous bytes to send.
+ * - 'stop' (event: StopEvent): the guest stopped (after accounting by the table).
+ * - 'end' (info: SessionEnd): detach, kill, exit or disconnect; breakpoints are removed.
+ */
+
+import { EventEmitter } from 'events';
+import { BreakpointTable, type RemoveAllReport } from '../breakpoints';
+import type { PolicyCapabilities } from '../policy';
+import type { DebugTarget, ResumeAction, StopEvent } from '../target';
+import { baseCommands } from './commands/base';
+import { breakpointCommands } from './commands/breakpoints';
+import {
+  Errno,
+  errnoFor,
+  errorReply,
+  type Command,
+  type EsrDecoder,
+  type Reply,
+  type ServerContext,
+} from './commands/common';
+import { detachCommands } from './commands/detach';
+import { killCommands } from './commands/kill';
+import { defaultEsrDecoder, monitorCommands } from './commands/monitor';
+import { queryCommands } from './commands/query';
+import { resumeCommands } from './commands/resume';
+import { threadCommands } from './commands/threads';
+import { ACK, DEFAULT_MAX_PACKET, encodePacket, NACK, PacketDecoder, type InputEvent } from './packet';
+import { stopConsoleNote, stopReply } from './stop';
+
+/** errno for an over-long packet (Linux EMSGSIZE). */
+const EMSGSIZE = 90;
+
+/** Every command family, in the order the dispatch table is built. */
+export const COMMAND_FAMILIES: readonly (readonly Command[])[] = [
+  baseCommands,
+  breakpointCommands,
+  resumeCommands,
+  threadCommands,
+  queryCommands,
+  monitorCommands,
+  detachCommands,
+  killCommands,
+];
+
+/** Options of a server. */
+export interface GdbServerOptions {
+  /** Largest raw packet accepted and advertised as PacketSize. Default 0x4000. */
+  maxPacket?: number;
+  /** Capabilities for the breakpoint policy; default: the target's capabilities(). */
+  capabilities?: PolicyCapabilities;
+  /** An existing table to use (e.g. the session's); default: a new one over the target. */
+  table?: BreakpointTable;
+  /** ESR decoder for `monitor esr`; default: ts/src/decode.ts. null: none. */
+  decoder?: EsrDecoder | null;
+  /** Diagnostics sink (invalid frames, removal conflicts). */
+  log?: (message: string) => void;
+}
+
+/** How a session ended. */
+export interface SessionEnd {
+  /** Why. */
+  reason: 'detach' | 'kill' | 'exited' | 'disconnect';
+  /** What removing the breakpoints did (conflicts included). */
+  report: RemoveAllReport;
+}
+
+/** Split a payload into its command name and arguments. */
+export function commandName(payload: Buffer): string {
+  const first = payload[0];
+  if (first === undefined) return '';
+  const c = String.fromCharCode(first);
+  if (c !== 'q' && c !== 'Q' && c !== 'v') return c;
+  let i = 1;
+  while (i < payload.length) {
+    const b = payload[i] as number;
+    if (b === 0x3a || b === 0x2c || b === 0x3b) break; // ':' ',' ';'
+    if (b === 0x3f) {
+      i++; // '?' ends a name and belongs to it (vCont?)
+      break;
+    }
+    i++;
+  }
+  return payload.subarray(0, i).toString('latin1');
+}
+
+/** The protocol core for one client connection. */
+export class GdbServer extends EventEmitter {
+  readonly table: BreakpointTable;
+  private readonly decoder: PacketDecoder;
+  private readonly commands = new Map<string, Command>();
+  private readonly ctx: ServerContext;
+  private readonly log: (message: string) => void;
+  private noAck = false;
+  private lastSent: Buffer | undefined;
+  private runningPromise: Promise<void> | undefined;
+  private readonly queued: Buffer[] = [];
+  private ended = false;
+
+  constructor(
+    readonly target: DebugTarget,
+    options: GdbServerOptions = {},
+  ) {
+    super();
+    const maxPacket = options.maxPacket ?? DEFAULT_MAX_PACKET;
+    this.decoder = new PacketDecoder(maxPacket);
+    this.log = options.log ?? (() => undefined);
+    const caps = options.capabilities ?? target.capabilities();
+    this.table =
+      options.table ??
+      new BreakpointTable(target, { capabilities: caps, debugEnabled: target.capabilities().debugEnabled !== false });
+    for (const family of COMMAND_FAMILIES) {
+      for (const cmd of family) if (!cmd.enabled || cmd.enabled(target)) this.commands.set(cmd.name, cmd);
+    }
+    const commands = this.commands;
+    this.ctx = {
+      target,
+      table: this.table,
+      maxPacket,
+      decoder: options.decoder === null ? undefined : (options.decoder ?? defaultEsrDecoder),
+      generalVcpu: 0,
+      continueVcpu: 'all',
+      lastStop: undefined,
+      notes: [],
+      supportedFeatures(): string[] {
+        const out = [`PacketSize=${maxPacket.toString(16)}`];
+        for (const cmd of commands.values()) {
+          const f = typeof cmd.features === 'function' ? cmd.features(target) : cmd.features;
+          if (f) out.push(...f);
+        }
+        return out;
+      },
+    };
+  }
+
+  /** True while a resume is in flight. */
+  get running(): boolean {
+    return this.runningPromise !== undefined;
+  }
+
+  /** True after detach, kill, exit or disconnect. */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** No-ack mode is on. */
+  get noAckMode(): boolean {
+    return this.noAck;
+  }
+
+  /** Resolves when no resume is in flight (for tests and orderly shutdown). */
+  async idle(): Promise<void> {
+    while (this.runningPromise) await this.runningPromise;
+  }
+
+  /** Feed bytes from the client; returns the bytes to send right away. */
+  receive(bytes: Buffer): Buffer {
+    const out: Buffer[] = [];
+    for (const ev of this.decoder.push(bytes)) this.onInput(ev, out);
+    return Buffer.concat(out);
+  }
+
+  /** The client went away: remove every breakpoint (restoring memory) and detach. */
+  disconnect(): SessionEnd | undefined {
+    if (this.ended) return undefined;
+    return this.end('disconnect');
+  }
+
+  private onInput(ev: InputEvent, out: Buffer[]): void {
+    switch (ev.type) {
+      case 'ack':
+        return;
+      case 'nack':
+        if (this.lastSent && !this.noAck) out.push(this.lastSent);
+        return;
+      case 'interrupt':
+        if (this.running) this.target.interrupt();
+        return;
+      case 'invalid':
+        this.log(`invalid packet: ${ev.detail}`);
+        if (ev.reason === 'too-long') {
+          if (!this.noAck) out.push(Buffer.from([ACK]));
+          this.send(errorReply(EMSGSIZE), out);
+        } else if (!this.noAck) {
+          out.push(Buffer.from([NACK]));
+        } else {
+          // No retransmission without acks: answer so the client does not wait forever.
+          this.send(errorReply(Errno.EINVAL), out);
+        }
+        return;
+      case 'packet':
+        if (!this.noAck) out.push(Buffer.from([ACK]));
+        if (this.ended) return;
+        if (this.running) {
+          this.queued.push(ev.payload);
+          return;
+        }
+        this.dispatch(ev.payload, out);
+        return;
+    }
+  }
+
+  private send(reply: Reply, out: Buffer[]): void {
+    if (reply.kind !== 'reply') return;
+    const framed = encodePacket(reply.data);
+    this.lastSent = framed;
+    out.push(framed);
+    reply.after?.();
+  }
+
+  private dispatch(payload: Buffer, out: Buffer[]): void {
+    const name = commandName(payload);
+    const cmd = this.commands.get(name);
+    if (!cmd) {
+      this.send({ kind: 'reply', data: '' }, out);
+      return;
+    }
+    let reply: Reply;
+    try {
+      reply = cmd.handle(payload.subarray(name.length), this.ctx);
+    } catch (e) {
+      // A parser bug or an unexpected target error must not end the session.
+      this.log(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+      reply = errorReply(errnoFor(e));
+    }
+    switch (reply.kind) {
+      case 'reply':
+        this.send(reply, out);
+        if (name === 'QStartNoAckMode' && typeof reply.data === 'string' && reply.data === 'OK') this.noAck = true;
+        return;
+      case 'resume':
+        this.startResume(reply.actions);
+        return;
+      case 'detach': {
+        this.end('detach');
+        this.send({ kind: 'reply', data: 'OK' }, out);
+        return;
+      }
+      case 'kill':
+        this.end('kill');
+        return;
+    }
+  }
+
+  private end(reason: SessionEnd['reason']): SessionEnd {
+    this.ended = true;
+    const report = this.table.removeAll();
+    for (const c of report.conflicts) this.log(`breakpoint #${c.entry.id} at 0x${c.entry.addr.toString(16)}: ${c.message}`);
+    try {
+      if (reason === 'kill') this.target.kill?.();
+      else if (reason !== 'exited') this.target.detach?.();
+    } catch (e) {
+      this.log(`${reason}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const info: SessionEnd = { reason, report };
+    this.emit('end', info);
+    return info;
+  }
+
+  private startResume(actions: ResumeAction[]): void {
+    const p = this.table
+      .resume(actions)
+      .then(
+        (ev) => this.onStop(ev),
+        (e: unknown) => {
+          this.log(`resume: ${e instanceof Error ? e.message : String(e)}`);
+          const out: Buffer[] = [];
+          this.send(errorReply(errnoFor(e)), out);
+          return out;
+        },
+      )
+      .then((out) => {
+        this.runningPromise = undefined;
+        // Packets that arrived while the guest ran, in order.
+        while (!this.running && this.queued.length > 0 && !this.ended) {
+          const next = this.queued.shift() as Buffer;
+          this.dispatch(next, out);
+        }
+        if (out.length > 0) this.emit('output', Buffer.concat(out));
+      });
+    this.runningPromise = p;
+  }
+
+  private onStop(ev: StopEvent): Buffer[] {
+    const out: Buffer[] = [];
+    this.ctx.lastStop = ev;
+    this.ctx.generalVcpu = ev.vcpu;
+    this.emit('stop', ev);
+    if (this.ended) return out; // the client is gone: nobody to tell
+    const note = stopConsoleNote(ev);
+    if (note !== undefined) out.push(encodePacket(`O${Buffer.from(note, 'utf8').toString('hex')}`));
+    this.send({ kind: 'reply', data: stopReply(ev) }, out);
+    if (ev.reason.kind === 'exited') this.end('exited');
+    return out;
+  }
+}
