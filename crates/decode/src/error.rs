@@ -61,6 +61,15 @@ pub enum Error {
         /// The PSTATE (SPSR format) given.
         pstate: u64,
     },
+    /// A hardware breakpoint or watchpoint that DBGBCR/DBGWCR cannot express.
+    HwDebug {
+        /// The requested address.
+        addr: u64,
+        /// The requested length in bytes (4 for a breakpoint).
+        len: u64,
+        /// Why it cannot be expressed.
+        why: &'static str,
+    },
     /// An unknown breakpoint kind name.
     UnknownKind {
         /// The name as given.
@@ -80,6 +89,7 @@ impl Error {
             Error::BadValue { .. } => "ERR_BAD_VALUE",
             Error::UnknownKind { .. } => "ERR_UNKNOWN_KIND",
             Error::ExceptionSource { .. } => "ERR_EXCEPTION_SOURCE",
+            Error::HwDebug { .. } => "ERR_HW_DEBUG",
         }
     }
 }
@@ -115,6 +125,10 @@ impl fmt::Display for Error {
                 f,
                 "PSTATE {pstate:#x} is not at EL0 or EL1 in AArch64, nor AArch32 User mode: \
                  an exception cannot be taken from it to EL1"
+            ),
+            Error::HwDebug { addr, len, why } => write!(
+                f,
+                "cannot set a hardware debug register for {len} byte(s) at {addr:#x}: {why}"
             ),
             Error::UnknownKind { name } => write!(
                 f,
