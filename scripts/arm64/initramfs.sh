@@ -1,0 +1,34 @@
+#!/bin/bash
+# scripts/arm64/initramfs.sh - pack the lane's initramfs ($LANE_OUT/initrd.cpio).
+# Contents: busybox, nodejs:arm64 + libraries (as a root tree), /init (guest-init.sh), and
+# under /lane: the addon, the compiled JS, the guests, kvm-debug's test and bench binaries.
+# Uncompressed newc: the emulated CPU would spend seconds on decompression.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+R="$LANE_OUT/initramfs-root"
+rm -rf "$R"
+mkdir -p "$R"/{bin,dev,proc,sys,tmp,root,lane/crates/node,lib/modules}
+cp -a "$(node_root)"/. "$R"/
+rm -f "$R/.pkgs"
+cp "$(busybox_bin)" "$R/bin/busybox"
+install -m 0755 "$ROOT/scripts/arm64/guest-init.sh" "$R/init"
+
+ADDON="$ROOT/crates/node/kvm-debug.linux-arm64-gnu.node"
+if [ -f "$ADDON" ]; then cp "$ADDON" "$R/lane/crates/node/"; else log "initramfs: no addon ($ADDON)"; fi
+cp "$ROOT/package.json" "$R/lane/" 2>/dev/null || true
+for d in js guests rust; do
+	if [ -d "$LANE_OUT/$d" ]; then cp -a "$LANE_OUT/$d" "$R/lane/"; else log "initramfs: no $LANE_OUT/$d"; fi
+done
+if [ -d "$ROOT/scripts/arm64/gdb" ]; then cp -a "$ROOT/scripts/arm64/gdb" "$R/lane/"; fi
+
+# virtio-net modules (for the forwarded GDB port), from the same kernel package
+KVER=$(ls "$(kernel_dir)/lib/modules")
+for m in $NET_MODULES; do
+	f=$(find "$(kernel_dir)/lib/modules/$KVER" -name "$m.ko" | head -1)
+	[ -n "$f" ] || die "kernel module $m.ko not found"
+	cp "$f" "$R/lib/modules/"
+done
+
+(cd "$R" && find . | cpio -o -H newc --quiet >"$LANE_OUT/initrd.cpio")
+log "initramfs: $LANE_OUT/initrd.cpio ($(du -m "$LANE_OUT/initrd.cpio" | cut -f1) MiB)"

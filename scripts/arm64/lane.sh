@@ -1,0 +1,122 @@
+#!/bin/bash
+# scripts/arm64/lane.sh - the emulated arm64 lane (`npm run test:arm64`).
+#
+# setup (cached) -> build (addon, Rust tests/bench, guests, JS) -> initramfs -> boot
+# qemu-system-aarch64 -M virt,virtualization=on (the guest kernel's own KVM, VHE) -> run
+# kvm-debug's Rust test binaries, the Node suite (ts/test/arm64), the bench and the gdb
+# test inside -> parse the console log -> closing line `N passed, N failed`.
+# Exit status: 0 only if every expected result is present and nothing failed.
+#
+# Knobs:
+#   LANE_ONLY      comma list of parts: rust,node,bench,gdb                 [all]
+#   LANE_SKIP      comma list of host steps to skip: setup,build           []
+#   LANE_TIMEOUT   seconds before qemu is killed (counts as a failure)     [1200]
+#   LANE_SMP, LANE_MEM, LANE_CPU   emulated machine                        [2, 2048, max,pauth-impdef=on]
+#   KVM_DEBUG_CACHE, LANE_OUT      see lib.sh
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+
+LANE_ONLY=${LANE_ONLY:-all}
+LANE_SKIP=${LANE_SKIP:-}
+TIMEOUT=${LANE_TIMEOUT:-1200}
+SMP=${LANE_SMP:-2}
+MEM=${LANE_MEM:-2048}
+CPU=${LANE_CPU:-max,pauth-impdef=on}
+T_ALL=$(now)
+
+want() { [ "$LANE_ONLY" = all ] || echo ",$LANE_ONLY," | grep -q ",$1,"; }
+skip() { echo ",$LANE_SKIP," | grep -q ",$1,"; }
+for p in ${LANE_ONLY//,/ }; do
+	case $p in all | rust | node | bench | gdb) ;; *) die "LANE_ONLY: unknown part $p (rust,node,bench,gdb)" ;; esac
+done
+
+# ---- host side: setup, build, initramfs
+skip setup || step "setup" "$HERE/setup.sh"
+if ! skip build; then
+	parts=""
+	want rust || want bench && parts="$parts rust"
+	want node || want gdb || want bench && parts="$parts addon guests ts"
+	# shellcheck disable=SC2086
+	step "build" "$HERE/build.sh" $parts
+fi
+step "initramfs" "$HERE/initramfs.sh"
+
+# ---- boot
+mkdir -p "$LANE_OUT/logs"
+LOG="$LANE_OUT/logs/console-$(date +%Y%m%d-%H%M%S).log"
+KERNEL=$(ls "$(kernel_dir)"/boot/vmlinuz-* | head -1)
+NET=()
+if want gdb; then
+	GDB_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+	# user-mode network with no way out (restrict=on), only the forwarded gdb port
+	NET=(-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$GDB_PORT-10.0.2.15:1234"
+		-device virtio-net-device,netdev=n0)
+	export GDB_PORT
+fi
+
+boot() {
+	local rc=0
+	log "boot: qemu-system-aarch64 -cpu $CPU -smp $SMP -m $MEM, timeout ${TIMEOUT}s, log $LOG"
+	# shellcheck disable=SC2068
+	timeout --kill-after=10 "$TIMEOUT" qemu-system-aarch64 \
+		-M virt,virtualization=on,gic-version=3 -cpu "$CPU" -smp "$SMP" -m "$MEM" \
+		-nographic -no-reboot -nic none ${NET[@]} \
+		-kernel "$KERNEL" -initrd "$LANE_OUT/initrd.cpio" \
+		-append "console=ttyAMA0 rdinit=/init panic=-1 quiet lane.only=$LANE_ONLY" </dev/null 2>&1 |
+		perl -MTime::HiRes=time -ne 'BEGIN { $| = 1; $s = time; open(L, ">", $ARGV[0]) or die; shift; L->autoflush(1) }
+			s/\r//g; my $l = sprintf("[guest %7.2f] %s", time - $s, $_); print $l; print L $l;' "$LOG" &
+	local qpid=$!
+	if want gdb; then "$HERE/gdb/host.sh" "$LOG" "$GDB_PORT" || true; fi
+	wait "$qpid" || rc=$?
+	return $rc
+}
+QRC=0
+step "boot + tests in the guest" boot || QRC=$?
+
+# ---- results
+parse() {
+	sed -E 's/^\[guest +[0-9.]+\] //' "$LOG" | awk -v want_rust="$1" -v want_node="$2" -v want_gdb="$3" -v nbins="$4" '
+		/^LANE-RUST-BEGIN / { bin = $2; got[bin] = 0; seen++ }
+		/^test result: / && bin != "" {
+			for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p = $i; if ($(i+1) ~ /^failed/) f = $i }
+			pass += p; fail += f; got[bin] = 1 }
+		/^LANE-RUST-END / {
+			rc = $3; sub(/rc=/, "", rc)
+			if (!got[$2]) { print "MISSING: no test result from " $2 > "/dev/stderr"; fail++ }
+			else if (rc != 0 && f == 0) { print "FAILED: " $2 " exited " rc > "/dev/stderr"; fail++ }
+			ended++; bin = ""; f = 0 }
+		/^NODE-SUITE: [0-9]+ passed, [0-9]+ failed/ { pass += $2; fail += $4; node = 1 }
+		/^GDB-TEST: [0-9]+ passed, [0-9]+ failed/ { pass += $2; fail += $4; gdb = 1 }
+		/^LANE-DONE/ { done = 1 }
+		END {
+			if (want_rust && seen < nbins) { print "MISSING: " nbins - seen " Rust test binaries did not run" > "/dev/stderr"; fail++ }
+			if (want_rust && ended < seen) { print "MISSING: a Rust test binary did not finish" > "/dev/stderr"; fail++ }
+			if (want_node && !node) { print "MISSING: no NODE-SUITE result line" > "/dev/stderr"; fail++ }
+			if (want_gdb && !gdb) { print "MISSING: no GDB-TEST result line" > "/dev/stderr"; fail++ }
+			if (!done) { print "MISSING: the guest never reached LANE-DONE (crash or timeout)" > "/dev/stderr"; fail++ }
+			print pass + 0, fail + 0
+		}'
+}
+NBINS=$(ls "$LANE_OUT/initramfs-root/lane/rust/tests" 2>/dev/null | wc -l)
+w_rust=0; w_node=0; w_gdb=0
+want rust && w_rust=1
+want node && w_node=1
+want gdb && w_gdb=1
+read -r PASSED FAILED < <(parse $w_rust $w_node $w_gdb "$NBINS")
+
+echo
+echo "##### lane summary"
+grep -E 'LANE-BENCH|BENCH:' "$LOG" | sed -E 's/^\[guest +[0-9.]+\] /  /' || true
+printf '  %s\n' "${LANE_TIMES[@]}"
+printf '  %-40s %7.1f s\n' "total" "$(echo "$(now) - $T_ALL" | bc)"
+echo "  console log: $LOG"
+if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
+	echo "  TIMEOUT: qemu killed after ${TIMEOUT}s"
+	FAILED=$((FAILED + 1))
+elif [ "$QRC" != 0 ]; then
+	echo "  qemu exit status $QRC"
+	FAILED=$((FAILED + 1))
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ] && [ "$PASSED" -gt 0 ]
