@@ -72,8 +72,8 @@ pub(super) fn iss_watchpoint(esr: u64) -> Vec<Field> {
             esr,
             "WPF",
             16,
-            "Watchpoint might be false-positive: not set",
-            "Watchpoint might be false-positive",
+            "The watchpoint matched the original access",
+            "The watchpoint might be a false positive (matched an address rounded down)",
         ),
         flag(
             esr,

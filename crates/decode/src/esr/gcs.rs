@@ -1,12 +1,23 @@
 //! EC 0x2D: Guarded Control Stack exception (FEAT_GCS). Arm ARM D24.2.40,
-//! "ISS encoding for a GCS exception"; Linux ESR_ELx_ExType_*, ESR_ELx_IT_*.
+//! "ISS encoding for a GCS exception"; Linux ESR_ELx_ExType_*, ESR_ELx_Raddr,
+//! ESR_ELx_Rn, ESR_ELx_Rvalue, ESR_ELx_IT_*.
 
-use super::{enumerated, reg, res0};
-use crate::field::Field;
+use super::{enumerated, num, reg, res0};
+use crate::field::{extract, Field};
 
-/// RES0 [24], ExType [23:20], RES0 [19:15], Raddr [14:10], Rn [9:5], IT [4:0].
+/// ExType 0: GCS data check exception.
+const EXTYPE_DATA_CHECK: u64 = 0;
+/// ExType 1: EXLOCK exception.
+const EXTYPE_EXLOCK: u64 = 1;
+/// ExType 2: trapped GCSSTR or GCSSTTR.
+const EXTYPE_STR: u64 = 2;
+
+/// RES0 [24], ExType [23:20], then per ExType:
+/// data check: RES0 [19:15], Raddr [14:10], Rn [9:5], IT [4:0];
+/// EXLOCK: RES0 [19:0];
+/// GCSSTR trap: RES0 [19:15], Raddr [14:10], Rvalue [9:5], RES0 [4:0].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
-    vec![
+    let mut v = vec![
         res0(esr, 24, 24),
         enumerated(
             esr,
@@ -14,31 +25,44 @@ pub(super) fn iss(esr: u64) -> Vec<Field> {
             23,
             20,
             &[
-                (0, "GCS data check exception"),
-                (1, "EXLOCK exception"),
-                (2, "Trapped GCSSTR or GCSSTTR instruction"),
+                (EXTYPE_DATA_CHECK, "GCS data check exception"),
+                (EXTYPE_EXLOCK, "EXLOCK exception"),
+                (EXTYPE_STR, "Trapped GCSSTR or GCSSTTR instruction"),
             ],
             "Reserved",
         ),
-        res0(esr, 19, 15),
-        reg(esr, "Raddr", 14, 10),
-        reg(esr, "Rn", 9, 5),
-        enumerated(
-            esr,
-            "IT",
-            4,
-            0,
-            &[
-                (0, "RET"),
-                (1, "GCSPOPM"),
-                (2, "RETAA"),
-                (3, "RETAB"),
-                (4, "GCSSS1"),
-                (5, "GCSSS2"),
-                (8, "GCSPOPCX"),
-                (9, "GCSPOPX"),
-            ],
-            "Reserved",
-        ),
-    ]
+    ];
+    match extract(esr, 23, 20) {
+        EXTYPE_DATA_CHECK => v.extend([
+            res0(esr, 19, 15),
+            reg(esr, "Raddr", 14, 10),
+            reg(esr, "Rn", 9, 5),
+            enumerated(
+                esr,
+                "IT",
+                4,
+                0,
+                &[
+                    (0, "RET"),
+                    (1, "GCSPOPM"),
+                    (2, "RETAA"),
+                    (3, "RETAB"),
+                    (4, "GCSSS1"),
+                    (5, "GCSSS2"),
+                    (8, "GCSPOPCX"),
+                    (9, "GCSPOPX"),
+                ],
+                "Reserved",
+            ),
+        ]),
+        EXTYPE_EXLOCK => v.push(res0(esr, 19, 0)),
+        EXTYPE_STR => v.extend([
+            res0(esr, 19, 15),
+            reg(esr, "Raddr", 14, 10),
+            reg(esr, "Rvalue", 9, 5),
+            res0(esr, 4, 0),
+        ]),
+        _ => v.push(num(esr, "Syndrome", 19, 0).meaning("Not decoded: ExType is reserved")),
+    }
+    v
 }

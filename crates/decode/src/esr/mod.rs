@@ -238,12 +238,12 @@ fn iss_fields(ecv: u8, esr: u64) -> (Vec<Field>, Option<Cow<'static, str>>) {
         ec::CP14_LS => cp::iss_ldc(esr),
         ec::FP_ASIMD => fp::iss_access(esr),
         ec::PAC => pauth::iss_pac_trap(esr),
-        ec::OTHER => ls64::iss(esr),
+        ec::OTHER => return (Vec::new(), Some(ls64::iss_meaning(esr))),
         ec::BTI => bti::iss(esr),
         ec::ILL => unknown::iss(esr),
         ec::SVC32 | ec::HVC32 | ec::SVC64 | ec::HVC64 | ec::SMC64 => svc::iss_imm16(esr),
         ec::SMC32 => svc::iss_smc32(esr),
-        ec::SYS128 => return (sys128::iss(esr), Some(sys64::iss_meaning(esr))),
+        ec::SYS128 => return (sys128::iss(esr), Some(sys128::iss_meaning(esr))),
         ec::SYS64 => return (sys64::iss(esr), Some(sys64::iss_meaning(esr))),
         ec::SVE => fp::iss_sve(esr),
         ec::ERET => eret::iss(esr),
@@ -262,7 +262,7 @@ fn iss_fields(ecv: u8, esr: u64) -> (Vec<Field>, Option<Cow<'static, str>>) {
         ec::SOFTSTP_LOW | ec::SOFTSTP_CUR => debug::iss_software_step(esr),
         ec::WATCHPT_LOW | ec::WATCHPT_CUR => debug::iss_watchpoint(esr),
         ec::BKPT32 | ec::BRK64 => debug::iss_comment(esr),
-        ec::PMU => pmu::iss(esr),
+        ec::PMU => return (Vec::new(), Some(pmu::iss_meaning(esr))),
         _ => {
             return (
                 Vec::new(),
@@ -319,7 +319,7 @@ pub fn summary(esr: u64) -> String {
             );
             if get("ISV") == 1 {
                 d.push_str(&format!(
-                    "; ISV=1 SAS={} SRT={}",
+                    "; ISV=1 {}-byte access SRT={}",
                     1u32 << get("SAS"),
                     get("SRT")
                 ));
@@ -348,10 +348,18 @@ pub fn summary(esr: u64) -> String {
             if get("IDS") == 1 {
                 "IDS=1 IMPLEMENTATION DEFINED syndrome".to_string()
             } else {
-                format!("AET {} DFSC {:#04x}", get("AET"), get("DFSC"))
+                format!(
+                    "AET {} DFSC {:#04x} {}",
+                    meaning("AET"),
+                    get("DFSC"),
+                    meaning("DFSC")
+                )
             }
         }
-        ec::GCS => format!("{} IT={}", meaning("ExType"), get("IT")),
+        ec::GCS => match tree.find("IT") {
+            Some(_) => format!("{} on {}", meaning("ExType"), meaning("IT")),
+            None => meaning("ExType"),
+        },
         ec::MOPS => {
             let which = if get("MemInst") == 1 { "SET*" } else { "CPY*" };
             format!(
@@ -364,6 +372,71 @@ pub fn summary(esr: u64) -> String {
         ec::OTHER => meaning("ISS"),
         ec::SME => meaning("SMTC"),
         ec::BTI => format!("BTYPE {}", get("BTYPE")),
+        ec::CP15_32 | ec::CP14_MR => {
+            let (op, p) = (
+                if get("Direction") == 1 { "MRC" } else { "MCR" },
+                if ecv == ec::CP15_32 { 15 } else { 14 },
+            );
+            format!(
+                "{op} p{p}, {}, R{}, c{}, c{}, {}",
+                get("Opc1"),
+                get("Rt"),
+                get("CRn"),
+                get("CRm"),
+                get("Opc2")
+            )
+        }
+        ec::CP10_ID => format!(
+            "VMRS R{}, c{} (Opc1 {})",
+            get("Rt"),
+            get("CRn"),
+            get("Opc1")
+        ),
+        ec::CP15_64 | ec::CP14_64 => {
+            let (op, p) = (
+                if get("Direction") == 1 {
+                    "MRRC"
+                } else {
+                    "MCRR"
+                },
+                if ecv == ec::CP15_64 { 15 } else { 14 },
+            );
+            format!(
+                "{op} p{p}, {}, R{}, R{}, c{}",
+                get("Opc1"),
+                get("Rt"),
+                get("Rt2"),
+                get("CRm")
+            )
+        }
+        ec::CP14_LS => {
+            let op = if get("Direction") == 1 { "LDC" } else { "STC" };
+            format!(
+                "{op} Rn=R{} imm8 {:#x} ({})",
+                get("Rn"),
+                get("imm8"),
+                meaning("AM")
+            )
+        }
+        ec::SMC32 => format!("CCKNOWNPASS={}", get("CCKNOWNPASS")),
+        ec::ERET => match (get("ERET"), get("ERETA")) {
+            (0, _) => "ERET".to_string(),
+            (_, 0) => "ERETAA".to_string(),
+            _ => "ERETAB".to_string(),
+        },
+        ec::FPAC => format!("{}, {}", meaning("IorD"), meaning("AorB")),
+        ec::TSTART => format!("Rd=X{}", get("Rd")),
+        ec::IMP_DEF | ec::PMU => format!("ISS {:#x}", get("ISS")),
+        ec::FP_EXC32 | ec::FP_EXC64 => {
+            let mut d = format!("TFV={}", get("TFV"));
+            for n in ["IDF", "IXF", "UFF", "OFF", "DZF", "IOF"] {
+                if get(n) == 1 {
+                    d.push(' ');
+                    d.push_str(n);
+                }
+            }
+            d
+        }
         _ => {
             if CLASS_NAMES[ecv as usize] == "Unallocated" {
                 format!("ISS {:#x}", get("ISS"))
@@ -496,7 +569,11 @@ pub(crate) fn cv_cond(esr: u64) -> Vec<Field> {
         "Condition code valid",
     );
     let cond = Field::of("COND", esr, 23, 20);
-    let name = COND_NAMES[cond.value as usize & 0xf];
+    let name = if cv.value == 1 {
+        Cow::Borrowed(COND_NAMES[cond.value as usize & 0xf])
+    } else {
+        Cow::Borrowed("UNKNOWN (CV is 0)")
+    };
     vec![cv, cond.meaning(name)]
 }
 

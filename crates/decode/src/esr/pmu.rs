@@ -1,10 +1,9 @@
 //! EC 0x3D: PMU exception (FEAT_EBEP, Arm ARM issue K.a onwards; Linux lists
-//! 0x3D as unallocated). The ISS is not decoded further here.
+//! 0x3D as unallocated). The ISS is reported whole, not decoded further.
 
-use super::num;
-use crate::field::Field;
+use std::borrow::Cow;
 
-/// ISS [24:0], reported whole.
-pub(super) fn iss(esr: u64) -> Vec<Field> {
-    vec![num(esr, "ISS", 24, 0).meaning("PMU exception syndrome (not decoded further)")]
+/// The meaning of the ISS.
+pub(super) fn iss_meaning(_esr: u64) -> Cow<'static, str> {
+    Cow::Borrowed("PMU exception syndrome (not decoded further)")
 }

@@ -91,8 +91,11 @@ pub fn sysreg_name(op0: u8, op1: u8, crn: u8, crm: u8, op2: u8) -> Option<&'stat
         .map(|(_, n)| *n)
 }
 
-/// Text for the whole access, e.g. `MRS X3, MIDR_EL1` or `MSR DBGBCR0_EL1, X0`.
-pub(crate) fn describe_access(
+/// Text for the whole access, e.g. `MRS X3, S3_0_C0_C0_0 (MIDR_EL1)`;
+/// `pair` selects the 128-bit forms (MRRS, MSRR, SYSP) whose Rt names the
+/// first of two consecutive registers.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn describe_access_as(
     op0: u8,
     op1: u8,
     crn: u8,
@@ -100,6 +103,7 @@ pub(crate) fn describe_access(
     op2: u8,
     rt: u8,
     read: bool,
+    pair: bool,
 ) -> String {
     let generic = format!("S{op0}_{op1}_C{crn}_C{crm}_{op2}");
     let dbg = if op0 == 2 && op1 == 0 && crn == 0 && (4..=7).contains(&op2) {
@@ -113,16 +117,28 @@ pub(crate) fn describe_access(
         .or(dbg)
         .map(|n| format!("{generic} ({n})"))
         .unwrap_or(generic);
-    let xt = if rt == 31 {
-        "XZR".to_string()
+    let x = |r: u8| {
+        if r >= 31 {
+            "XZR".to_string()
+        } else {
+            format!("X{r}")
+        }
+    };
+    let xt = if pair {
+        format!("{}, {}", x(rt), x(rt + 1))
     } else {
-        format!("X{rt}")
+        x(rt)
+    };
+    let (sys, sysl, mrs, msr) = if pair {
+        ("SYSP", "SYSP", "MRRS", "MSRR")
+    } else {
+        ("SYS", "SYSL", "MRS", "MSR")
     };
     match (op0, read) {
-        (1, false) => format!("SYS {name}, {xt}"),
-        (1, true) => format!("SYSL {xt}, {name}"),
-        (_, true) => format!("MRS {xt}, {name}"),
-        (_, false) => format!("MSR {name}, {xt}"),
+        (1, false) => format!("{sys} {name}, {xt}"),
+        (1, true) => format!("{sysl} {xt}, {name}"),
+        (_, true) => format!("{mrs} {xt}, {name}"),
+        (_, false) => format!("{msr} {name}, {xt}"),
     }
 }
 
@@ -149,8 +165,13 @@ pub(super) fn iss(esr: u64) -> Vec<Field> {
 
 /// The meaning of the whole ISS: the trapped access spelled out.
 pub(crate) fn iss_meaning(esr: u64) -> Cow<'static, str> {
+    iss_meaning_as(esr, false)
+}
+
+/// As [`iss_meaning`]; `pair` for the EC 0x14 128-bit forms.
+pub(crate) fn iss_meaning_as(esr: u64, pair: bool) -> Cow<'static, str> {
     let g = |hi, lo| extract(esr, hi, lo) as u8;
-    Cow::Owned(describe_access(
+    Cow::Owned(describe_access_as(
         g(21, 20),
         g(16, 14),
         g(13, 10),
@@ -158,6 +179,7 @@ pub(crate) fn iss_meaning(esr: u64) -> Cow<'static, str> {
         g(19, 17),
         g(9, 5),
         g(0, 0) == 1,
+        pair,
     ))
 }
 
