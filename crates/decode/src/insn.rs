@@ -6,13 +6,14 @@
 //!
 //! * A64: instruction fetches are always little-endian, whatever
 //!   `SCTLR_ELx.EE`/`E0E` say; those bits affect data accesses (and
-//!   translation-table walks) only. Arm ARM B2.6.2 "Instruction endianness".
-//! * A32/T32 under BE-8 (`SCTLR.B == 0`, `CPSR.E`/`SCTLR.EE == 1`): data is
-//!   big-endian but instructions stay little-endian. Arm ARM E2.6.2
-//!   "Instruction endianness" (AArch32 application level).
-//! * BE-32 (the legacy word-invariant big-endian of `SCTLR.B == 1`) does not
-//!   exist in AArch32 at Armv8: `SCTLR.B` is RES0 (Arm ARM G8.2 SCTLR, bit 7),
-//!   so it is not supported here.
+//!   translation-table walks) only. Arm ARM (DDI 0487) B2 "Endian support",
+//!   "Instruction endianness"; also Arm DEN0024A 4.4 "Endianness".
+//! * A32/T32 under BE-8 (`CPSR.E`/`SCTLR.EE == 1`): data is big-endian but
+//!   instructions stay little-endian. Arm ARM E2 "Endian support",
+//!   "Instruction endianness" (AArch32).
+//! * BE-32 (the Armv6/v7 word-invariant big-endian of `SCTLR.B == 1`) does
+//!   not exist in Armv8 AArch32: `SCTLR.B` was removed (bit 7 is now `ITD`,
+//!   Arm ARM G8 SCTLR), so it is not supported here.
 //!
 //! T32 `BKPT` is a 16-bit instruction: it is two little-endian bytes.
 
