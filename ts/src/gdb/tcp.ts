@@ -1,0 +1,114 @@
+/**
+ * Socket adapters for the protocol core: TCP (127.0.0.1 by default) or a Unix
+ * socket. One client at a time: a second connection gets a one-line message and
+ * is closed. Each connection gets a fresh GdbServer; when the client goes away
+ * (or detaches, or kills) its breakpoints are removed and memory restored.
+ */
+
+import { EventEmitter } from 'events';
+import * as net from 'net';
+import type { DebugTarget } from '../target';
+import { GdbServer, type GdbServerOptions, type SessionEnd } from './server';
+
+/** Loopback host names that need no `allowRemote`. */
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Default TCP host. */
+export const DEFAULT_HOST = '127.0.0.1';
+/** What a second client reads before it is closed. */
+export const BUSY_MESSAGE = 'kvm-debug: another debugger is already connected; one client at a time\n';
+
+/** Where and how to listen. */
+export interface ListenOptions {
+  /** TCP host; default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 1234. Ignored with `path`. */
+  port?: number;
+  /** Listen on this Unix socket path instead of TCP. */
+  path?: string;
+  /** Required to bind a non-loopback host (the protocol has no authentication). */
+  allowRemote?: boolean;
+  /** Options for each connection's GdbServer. */
+  server?: GdbServerOptions;
+}
+
+/** A listening GDB server. Events: 'connect' (GdbServer), 'refused' (), 'session-end' (SessionEnd). */
+export class GdbListener extends EventEmitter {
+  private active: { socket: net.Socket; server: GdbServer } | undefined;
+
+  constructor(
+    private readonly srv: net.Server,
+    private readonly target: DebugTarget,
+    private readonly options: ListenOptions,
+  ) {
+    super();
+    srv.on('connection', (socket) => this.onConnection(socket));
+  }
+
+  /** The bound address: `{ address, port }` for TCP, the path for a Unix socket. */
+  address(): net.AddressInfo | string {
+    const a = this.srv.address();
+    if (a === null) throw new Error('not listening');
+    return a;
+  }
+
+  /** The current client's protocol core, if one is connected. */
+  get session(): GdbServer | undefined {
+    return this.active?.server;
+  }
+
+  /** Stop listening and drop the client (its breakpoints are removed). */
+  close(): Promise<void> {
+    this.active?.socket.destroy();
+    return new Promise((resolve) => this.srv.close(() => resolve()));
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.active) {
+      socket.end(BUSY_MESSAGE);
+      this.emit('refused');
+      return;
+    }
+    socket.setNoDelay?.(true);
+    const server = new GdbServer(this.target, this.options.server);
+    this.active = { socket, server };
+    const write = (bytes: Buffer): void => {
+      if (bytes.length > 0 && !socket.destroyed) socket.write(bytes);
+    };
+    server.on('output', write);
+    server.on('end', (info: SessionEnd) => {
+      this.emit('session-end', info);
+      // Let the reply in flight (OK to D) go out first.
+      setImmediate(() => socket.end());
+    });
+    socket.on('data', (data: Buffer) => write(server.receive(data)));
+    socket.on('error', () => undefined); // 'close' follows
+    socket.on('close', () => {
+      server.disconnect();
+      if (this.active?.socket === socket) this.active = undefined;
+    });
+    this.emit('connect', server);
+  }
+}
+
+/** Start listening. Rejects on a non-loopback host without `allowRemote`, or a bind error (e.g. EADDRINUSE). */
+export function listen(target: DebugTarget, options: ListenOptions = {}): Promise<GdbListener> {
+  const host = options.host ?? DEFAULT_HOST;
+  if (options.path === undefined && !LOOPBACK.has(host) && !options.allowRemote) {
+    const e = new Error(
+      `refusing to listen on ${host}: the GDB protocol has no authentication; pass allowRemote to bind a non-loopback address`,
+    ) as Error & { code: string };
+    e.code = 'ERR_REMOTE_BIND';
+    return Promise.reject(e);
+  }
+  const srv = net.createServer();
+  const listener = new GdbListener(srv, target, options);
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    const done = (): void => {
+      srv.off('error', reject);
+      resolve(listener);
+    };
+    if (options.path !== undefined) srv.listen(options.path, done);
+    else srv.listen(options.port ?? 1234, host, done);
+  });
+}

@@ -1,0 +1,53 @@
+/** An in-memory gdb client for the protocol core: frames requests, acks, decodes replies. */
+
+import { GdbServer, type GdbServerOptions } from '../../src/gdb/server';
+import { encodePacket, PacketDecoder } from '../../src/gdb/packet';
+import type { DebugTarget } from '../../src/target';
+
+export class MemClient {
+  readonly server: GdbServer;
+  private readonly decoder = new PacketDecoder(1 << 20);
+  /** Everything the server sent, raw. */
+  readonly wire: Buffer[] = [];
+  private readonly replies: string[] = [];
+  acks = 0;
+  nacks = 0;
+
+  constructor(target: DebugTarget, options: GdbServerOptions = {}) {
+    this.server = new GdbServer(target, { decoder: null, ...options });
+    this.server.on('output', (bytes: Buffer) => this.take(bytes));
+  }
+
+  private take(bytes: Buffer): void {
+    this.wire.push(bytes);
+    for (const ev of this.decoder.push(bytes)) {
+      if (ev.type === 'ack') this.acks++;
+      else if (ev.type === 'nack') this.nacks++;
+      else if (ev.type === 'packet') this.replies.push(ev.payload.toString('latin1'));
+      else throw new Error(`server sent an invalid frame: ${ev.type}`);
+    }
+  }
+
+  /** Send raw bytes; returns the replies they produced synchronously. */
+  raw(bytes: Buffer | string): string[] {
+    this.take(this.server.receive(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes));
+    return this.replies.splice(0);
+  }
+
+  /** Send one packet; returns its single synchronous reply. */
+  req(payload: string | Buffer): string {
+    const r = this.raw(encodePacket(payload));
+    if (r.length !== 1) throw new Error(`expected one reply to ${String(payload)}, got ${JSON.stringify(r)}`);
+    return r[0] as string;
+  }
+
+  /** Send a resume packet; resolves with the asynchronous replies (stop reply last). */
+  async resume(payload: string): Promise<string[]> {
+    const now = this.raw(encodePacket(payload));
+    await this.server.idle();
+    return [...now, ...this.replies.splice(0)];
+  }
+}
+
+export const hexText = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
+export const unhexText = (h: string): string => Buffer.from(h, 'hex').toString('utf8');

@@ -1,0 +1,96 @@
+import {
+  checksum,
+  decodeFrame,
+  encodePacket,
+  escape,
+  expandRle,
+  fromHex,
+  PacketDecoder,
+  unescape,
+  type InputEvent,
+} from '../../src/gdb/packet';
+
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+const frame = (body: string): Buffer => {
+  const raw = b(body);
+  return Buffer.concat([b('$'), raw, b(`#${checksum(raw).toString(16).padStart(2, '0')}`)]);
+};
+const packets = (evs: InputEvent[]): string[] =>
+  evs.map((e) => (e.type === 'packet' ? e.payload.toString('latin1') : `<${e.type}${e.type === 'invalid' ? `:${e.reason}` : ''}>`));
+
+describe('framing', () => {
+  test('checksum is the modulo-256 sum', () => {
+    expect(checksum(b('OK'))).toBe(0x9a);
+    expect(encodePacket('OK').toString('latin1')).toBe('$OK#9a');
+    expect(encodePacket('').toString('latin1')).toBe('$#00');
+  });
+
+  test('a whole packet decodes; the same bytes split anywhere decode identically', () => {
+    const bytes = Buffer.concat([frame('qSupported:swbreak+'), b('+'), frame('g')]);
+    expect(packets(new PacketDecoder().push(bytes))).toEqual(['qSupported:swbreak+', '<ack>', 'g']);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const d = new PacketDecoder();
+      const evs = [...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut))];
+      expect(packets(evs)).toEqual(['qSupported:swbreak+', '<ack>', 'g']);
+    }
+  });
+
+  test('incomplete input is held, not rejected', () => {
+    const d = new PacketDecoder();
+    expect(d.push(b('$m4000,4'))).toEqual([]);
+    expect(d.push(b('#'))).toEqual([]);
+    expect(d.push(b('9'))).toEqual([]);
+    expect(d.pending).toBe(10);
+    expect(decodeFrame(b('$g#6'), 100)).toEqual({ status: 'incomplete' });
+  });
+
+  test('a bad checksum is invalid, and the stream goes on', () => {
+    const d = new PacketDecoder();
+    expect(packets(d.push(b('$g#00$g#67')))).toEqual(['<invalid:checksum>', 'g']);
+    expect(packets(d.push(b('$g#zz')))).toEqual(['<invalid:checksum>']);
+  });
+
+  test('acks, nacks, the interrupt byte and line noise between packets', () => {
+    expect(packets(new PacketDecoder().push(b('+-\x03\r\nxx+')))).toEqual(['<ack>', '<nack>', '<interrupt>', '<ack>']);
+  });
+
+  test('escapes: } then byte^0x20, binary-safe', () => {
+    const data = Buffer.from([0x00, 0x23, 0x24, 0x7d, 0x2a, 0xff, 0x03]);
+    const esc = escape(data);
+    expect(esc).toEqual(Buffer.from([0x00, 0x7d, 0x03, 0x7d, 0x04, 0x7d, 0x5d, 0x7d, 0x0a, 0xff, 0x03]));
+    expect(unescape(esc)).toEqual(data);
+    const framed = encodePacket(Buffer.concat([b('X40000000,7:'), data]));
+    const evs = new PacketDecoder().push(framed);
+    expect(evs).toEqual([{ type: 'packet', payload: Buffer.concat([b('X40000000,7:'), data]) }]);
+  });
+
+  test('run-length encoding is expanded: c*n repeats c n-29 times', () => {
+    expect(expandRle(b('0* '))?.toString()).toBe('0000'); // ' ' = 32 -> 3 more
+    expect(expandRle(b('a*"b'))?.toString()).toBe('aaaaaab'); // '"' = 34 -> 5 more
+    expect(expandRle(b('*!'))).toBeUndefined();
+    const evs = new PacketDecoder().push(frame('M40000000,4:000*"'));
+    expect(packets(evs)).toEqual(['M40000000,4:00000000']);
+    expect(packets(new PacketDecoder().push(frame('*!')))).toEqual(['<invalid:bad-rle>']);
+  });
+
+  test('over-long packets are invalid without buffering them, and the stream resyncs', () => {
+    const d = new PacketDecoder(16);
+    expect(d.push(b('$' + 'a'.repeat(20)))).toEqual([]);
+    expect(d.pending).toBe(0); // not kept
+    expect(packets(d.push(b('a'.repeat(1000))))).toEqual([]);
+    expect(packets(d.push(b('#00+')))).toEqual(['<invalid:too-long>', '<ack>']);
+    expect(packets(d.push(frame('g')))).toEqual(['g']);
+    expect(packets(new PacketDecoder(4).push(frame('abcdef')))).toEqual(['<invalid:too-long>']);
+    expect(packets(new PacketDecoder(6).push(frame('abcdef')))).toEqual(['abcdef']);
+  });
+
+  test('a new $ inside a packet truncates the old one', () => {
+    expect(packets(new PacketDecoder().push(Buffer.concat([b('$abc'), frame('g')])))).toEqual(['<invalid:truncated>', 'g']);
+  });
+
+  test('odd or non-hex strings do not parse', () => {
+    expect(fromHex('abc')).toBeUndefined();
+    expect(fromHex('zz')).toBeUndefined();
+    expect(fromHex('0aFF')).toEqual(Buffer.from([0x0a, 0xff]));
+  });
+});
