@@ -37,7 +37,9 @@ pub fn decode_json(lo: u32, hi: u32) -> String {
 }
 
 /// The field tree of ESR_ELx `hi:lo` as indented multi-line text.
-#[napi(js_name = "decodeText")]
+/// (Not `decodeText`: wasm-bindgen 0.2.130 glue has its own `decodeText`
+/// helper that would shadow it, so both builds use this name.)
+#[napi(js_name = "decodeTextTree")]
 pub fn decode_text(lo: u32, hi: u32) -> String {
     decode::decode(join(lo, hi)).to_text()
 }
@@ -46,6 +48,18 @@ pub fn decode_text(lo: u32, hi: u32) -> String {
 #[napi]
 pub fn summary(lo: u32, hi: u32) -> String {
     decode::summary(join(lo, hi))
+}
+
+/// The packed classification of ESR_ELx `hi:lo` (`Classification::pack`).
+#[napi]
+pub fn classify(lo: u32, hi: u32) -> u32 {
+    decode::classify(join(lo, hi)).pack()
+}
+
+/// Short class names indexed by EC (`classify::CLASS_NAMES`).
+#[napi(js_name = "classNames")]
+pub fn class_names() -> Vec<&'static str> {
+    decode::classify::CLASS_NAMES.to_vec()
 }
 
 /// Joins KVM's debug-exit pair (`hsr`, `hsr_high`, flag) into one ESR.

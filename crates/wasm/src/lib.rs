@@ -42,7 +42,9 @@ pub fn decode_json(lo: u32, hi: u32) -> String {
 }
 
 /// The field tree of ESR_ELx `hi:lo` as indented multi-line text.
-#[wasm_bindgen(js_name = decodeText)]
+/// (Not `decodeText`: wasm-bindgen 0.2.130 glue has its own `decodeText`
+/// helper that would shadow it, so both builds use this name.)
+#[wasm_bindgen(js_name = decodeTextTree)]
 pub fn decode_text(lo: u32, hi: u32) -> String {
     decode::decode(join(lo, hi)).to_text()
 }
@@ -51,6 +53,21 @@ pub fn decode_text(lo: u32, hi: u32) -> String {
 #[wasm_bindgen]
 pub fn summary(lo: u32, hi: u32) -> String {
     decode::summary(join(lo, hi))
+}
+
+/// The packed classification of ESR_ELx `hi:lo` (`Classification::pack`).
+#[wasm_bindgen]
+pub fn classify(lo: u32, hi: u32) -> u32 {
+    decode::classify(join(lo, hi)).pack()
+}
+
+/// Short class names indexed by EC (`classify::CLASS_NAMES`).
+#[wasm_bindgen(js_name = classNames)]
+pub fn class_names() -> Vec<String> {
+    decode::classify::CLASS_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// Joins KVM's debug-exit pair (`hsr`, `hsr_high`, flag) into one ESR.

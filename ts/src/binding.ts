@@ -1,0 +1,184 @@
+/**
+ * The binding loader. Two builds of the same Rust core expose the same
+ * functions: the napi-rs addon (crates/node, `kvm-debug.<platform>.node`) and
+ * the wasm-bindgen package (crates/wasm/pkg). Decoding may run on either; the
+ * loader says which one it loaded and why. The KVM path needs the native addon
+ * and must never fall back silently: it calls {@link loadNative}, which throws.
+ *
+ * Overrides: option `backend`, else env KVM_DEBUG_BACKEND=native|wasm; env
+ * KVM_DEBUG_NATIVE=<path> names the addon file to load.
+ */
+import * as path from 'path';
+import { ErrorCode, codedError, messageOf, type CodedError } from './errors';
+
+/** Which build. */
+export type BackendName = 'native' | 'wasm';
+
+/**
+ * The functions both builds expose (crates/node/src/decode.rs and
+ * crates/wasm/src/lib.rs). 64-bit values cross as u32 halves `lo`, `hi`.
+ */
+export interface DecodeApi {
+  /** The field tree as JSON. */
+  decodeJson(lo: number, hi: number): string;
+  /** The field tree as indented text (not `decodeText`: wasm-bindgen's glue uses that name). */
+  decodeTextTree(lo: number, hi: number): string;
+  /** The one-line summary. */
+  summary(lo: number, hi: number): string;
+  /** The packed classification (core `Classification::pack`). */
+  classify(lo: number, hi: number): number;
+  /** Short class names indexed by EC (core `classify::CLASS_NAMES`). */
+  classNames(): string[];
+  /** Packed classifications of `values` into `out` (`out.length >= values.length`). */
+  classifyBatch(values: BigUint64Array, out: Uint32Array): void;
+  /** KVM's debug-exit pair joined into one ESR. */
+  esrFromKvmDebugExit(hsr: number, hsrHigh: number, highValid: boolean): bigint;
+  /** A breakpoint instruction word (`kind`: brk64, hlt64, bkpt32, bkpt16). */
+  encodeBreakpoint(kind: string, imm: number): number;
+  /** A breakpoint instruction's little-endian bytes. */
+  breakpointBytes(kind: string, imm: number): Uint8Array;
+  /** The immediate of `insn` if it is a `kind` breakpoint, else -1. */
+  recogniseBreakpoint(kind: string, insn: number): number;
+  /** The bytes to write to insert our breakpoint (the bytes to save are `current`). */
+  planInsert(kind: string, addrLo: number, addrHi: number, current: Uint8Array): Uint8Array;
+  /** The bytes to restore, or an empty array when already restored; throws on conflict. */
+  planRemove(
+    kind: string,
+    addrLo: number,
+    addrHi: number,
+    saved: Uint8Array,
+    current: Uint8Array,
+  ): Uint8Array;
+}
+
+/** Function names every backend must export; a backend lacking one fails to load. */
+export const REQUIRED_FUNCTIONS: readonly (keyof DecodeApi)[] = [
+  'decodeJson',
+  'decodeTextTree',
+  'summary',
+  'classify',
+  'classNames',
+  'classifyBatch',
+  'esrFromKvmDebugExit',
+  'encodeBreakpoint',
+  'breakpointBytes',
+  'recogniseBreakpoint',
+  'planInsert',
+  'planRemove',
+];
+
+/** A loaded backend and why it was chosen. */
+export interface Backend {
+  backend: BackendName;
+  reason: string;
+  api: DecodeApi;
+}
+
+/** Options of {@link loadBackend}. */
+export interface LoadOptions {
+  /** Force one build; overrides env KVM_DEBUG_BACKEND. */
+  backend?: BackendName;
+}
+
+/** The repository root: this file is ts/src/binding.ts or ts/dist/binding.js. */
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** napi-rs platform suffix: linux-x64-gnu, linux-arm64-gnu, ... */
+export function nativePlatform(): string {
+  const arch = process.arch;
+  return process.platform === 'linux' ? `linux-${arch}-gnu` : `${process.platform}-${arch}`;
+}
+
+/** The addon file the loader tries: env KVM_DEBUG_NATIVE, else the built one. */
+export function nativePath(): string {
+  const env = process.env.KVM_DEBUG_NATIVE;
+  if (env !== undefined && env !== '') return path.resolve(env);
+  return path.join(ROOT, 'crates', 'node', `kvm-debug.${nativePlatform()}.node`);
+}
+
+/** The wasm-pack output (`--target nodejs`). */
+export function wasmPath(): string {
+  return path.join(ROOT, 'crates', 'wasm', 'pkg', 'kvm_debug_wasm.js');
+}
+
+function unavailable(which: BackendName, why: string): CodedError {
+  return codedError(ErrorCode.BackendUnavailable, `${which} backend unavailable: ${why}`);
+}
+
+function checkApi(which: BackendName, file: string, mod: unknown): DecodeApi {
+  const missing = REQUIRED_FUNCTIONS.filter(
+    (f) => typeof (mod as Record<string, unknown>)[f] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw unavailable(which, `${file} lacks ${missing.join(', ')} (stale build? rebuild it)`);
+  }
+  return mod as DecodeApi;
+}
+
+/** Loaded modules by file (env KVM_DEBUG_NATIVE may name another file). */
+const cache = new Map<string, unknown>();
+
+function requireModule(which: BackendName, file: string): unknown {
+  const hit = cache.get(file);
+  if (hit !== undefined) return hit;
+  let mod: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(file);
+  } catch (e) {
+    const msg = messageOf(e).split('\n')[0] ?? '';
+    throw unavailable(which, `cannot load ${file}: ${msg}`);
+  }
+  cache.set(file, mod);
+  return mod;
+}
+
+/**
+ * The native addon, or an ERR_BACKEND_UNAVAILABLE error saying why not. The
+ * KVM path uses this: it never falls back. The module also carries the KVM
+ * API (docs/native-api.md), hence the `unknown`-typed extra members.
+ */
+export function loadNative(): DecodeApi & Record<string, unknown> {
+  const file = nativePath();
+  return checkApi('native', file, requireModule('native', file)) as DecodeApi &
+    Record<string, unknown>;
+}
+
+/** The wasm build, or an ERR_BACKEND_UNAVAILABLE error saying why not. */
+export function loadWasm(): DecodeApi {
+  const file = wasmPath();
+  return checkApi('wasm', file, requireModule('wasm', file));
+}
+
+function parseBackendName(v: string, from: string): BackendName {
+  if (v === 'native' || v === 'wasm') return v;
+  throw codedError(ErrorCode.BadArgument, `${from}=${JSON.stringify(v)}: expected native or wasm`);
+}
+
+/**
+ * Loads a backend for decoding. Forced (option, else KVM_DEBUG_BACKEND): that
+ * one or an error. Otherwise native, falling back to wasm with the reason.
+ */
+export function loadBackend(opts: LoadOptions = {}): Backend {
+  let forced: BackendName | undefined;
+  let from = '';
+  if (opts.backend !== undefined) {
+    forced = parseBackendName(opts.backend, 'option backend');
+    from = 'option backend';
+  } else if (process.env.KVM_DEBUG_BACKEND) {
+    forced = parseBackendName(process.env.KVM_DEBUG_BACKEND, 'KVM_DEBUG_BACKEND');
+    from = 'KVM_DEBUG_BACKEND';
+  }
+  if (forced === 'native') {
+    return { backend: 'native', reason: `forced by ${from}: ${nativePath()}`, api: loadNative() };
+  }
+  if (forced === 'wasm') {
+    return { backend: 'wasm', reason: `forced by ${from}: ${wasmPath()}`, api: loadWasm() };
+  }
+  try {
+    return { backend: 'native', reason: `default: native addon ${nativePath()}`, api: loadNative() };
+  } catch (e) {
+    const why = messageOf(e);
+    return { backend: 'wasm', reason: `fell back to wasm: ${why}`, api: loadWasm() };
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The backend-independent decode API. Every function takes an optional
+ * {@link Backend}; without one it uses {@link defaultBackend} (native if it
+ * loads, else wasm; see binding.ts). Results are identical on both builds.
+ */
+import { loadBackend, type Backend } from './binding';
+import { ErrorCode, badValue, codedError } from './errors';
+
+/** One node of the core's field tree (crates/decode/src/field.rs `Field::to_json`). */
+export interface Field {
+  /** Architectural field name, e.g. `EC`, `ISS`, `WnR`. */
+  name: string;
+  /** Most significant bit, inclusive. */
+  hi: number;
+  /** Least significant bit, inclusive. */
+  lo: number;
+  /** The raw value, shifted down, as a `0x` hex string (64 bits do not fit a JSON number). */
+  value: string;
+  /** What the value means, or null. */
+  meaning: string | null;
+  /** Sub-fields, most significant first. */
+  fields: Field[];
+}
+
+/** A value accepted where a 64-bit register value is expected. */
+export type Value = bigint | number | string;
+
+const U64_MAX = (1n << 64n) - 1n;
+const U32_MASK = 0xffff_ffffn;
+
+let fallback: Backend | undefined;
+
+/** The backend used when none is passed: loaded once, on first use. */
+export function defaultBackend(): Backend {
+  fallback ??= loadBackend();
+  return fallback;
+}
+
+/**
+ * Parses `0x` hex, `0b` binary or decimal text (surrounding blanks allowed)
+ * into a 64-bit value. Anything else, or more than 64 bits, throws
+ * ERR_BAD_VALUE with a message naming the text.
+ */
+export function parseValue(text: string): bigint {
+  const t = text.trim();
+  if (!/^(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)$/.test(t)) {
+    throw badValue(text, 'not a number (expected 0x-hex, 0b-binary or decimal)');
+  }
+  const v = BigInt(t);
+  if (v > U64_MAX) throw badValue(text, 'more than 64 bits');
+  return v;
+}
+
+/** Any {@link Value} as a 64-bit bigint; throws ERR_BAD_VALUE naming it. */
+export function toU64(value: Value): bigint {
+  if (typeof value === 'string') return parseValue(value);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw badValue(String(value), 'not a non-negative safe integer (use a bigint)');
+    }
+    return BigInt(value);
+  }
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > U64_MAX) throw badValue(`0x${value.toString(16)}`, 'outside 0..2^64-1');
+    return value;
+  }
+  throw codedError(ErrorCode.BadArgument, `expected bigint, number or string, got ${typeof value}`);
+}
+
+/** The u32 halves `[lo, hi]` the bindings take. */
+export function halves(value: Value): [number, number] {
+  const v = toU64(value);
+  return [Number(v & U32_MASK), Number(v >> 32n)];
+}
+
+/** The field tree of an ESR_ELx value. */
+export function decodeTree(value: Value, backend: Backend = defaultBackend()): Field {
+  const [lo, hi] = halves(value);
+  return JSON.parse(backend.api.decodeJson(lo, hi)) as Field;
+}
+
+/** The field tree as JSON text, exactly as the core renders it. */
+export function decodeJson(value: Value, backend: Backend = defaultBackend()): string {
+  const [lo, hi] = halves(value);
+  return backend.api.decodeJson(lo, hi);
+}
+
+/** The field tree as indented multi-line text. */
+export function decodeText(value: Value, backend: Backend = defaultBackend()): string {
+  const [lo, hi] = halves(value);
+  return backend.api.decodeTextTree(lo, hi);
+}
+
+/** The one-line summary, e.g. `EC 0x3c BRK64 (AArch64) comment 0x123`. */
+export function summary(value: Value, backend: Backend = defaultBackend()): string {
+  const [lo, hi] = halves(value);
+  return backend.api.summary(lo, hi);
+}
+
+/** The debug event kind of a classification (packed bits 11:8). */
+export type DebugKind =
+  | 'none'
+  | 'brk64'
+  | 'bkpt32'
+  | 'hwBreakpoint'
+  | 'softwareStep'
+  | 'watchpoint'
+  | 'vectorCatch'
+  | 'unknown';
+
+/** Packed kinds 0..6 (crates/decode/src/classify.rs `KIND_*`). */
+const DEBUG_KINDS: readonly DebugKind[] = [
+  'none',
+  'brk64',
+  'bkpt32',
+  'hwBreakpoint',
+  'softwareStep',
+  'watchpoint',
+  'vectorCatch',
+];
+const KIND_WATCHPOINT = 5;
+
+/**
+ * A syndrome's classification: the fast path's facts, unpacked from the
+ * documented u32 layout of the core's `Classification::pack`.
+ */
+export interface Classification {
+  /** ESR_ELx.EC (bits 31:26). */
+  ec: number;
+  /** Short class name (Linux ESR_ELx_EC_* style), from `classNames()`. */
+  className: string;
+  /** ESR_ELx.IL: a 32-bit instruction was trapped. */
+  il: boolean;
+  /** ISS[24]: ISV for data aborts and software step (CV/IDS elsewhere). */
+  iss24: boolean;
+  /** The debug event this is, if any. */
+  debug: DebugKind;
+  /** WnR, for data aborts and watchpoints (else false). */
+  wnr: boolean;
+  /** CM, for data aborts and watchpoints (else false). */
+  cm: boolean;
+  /** EX, for software step with ISV set (else false). */
+  ex: boolean;
+  /** WPTV, for watchpoints (else false). */
+  wptv: boolean;
+  /** Watchpoints: WPT when WPTV, else 0. Others: null. */
+  wpt: number | null;
+  /** Non-watchpoints: ISS[15:0] (BRK/BKPT comment, SVC/HVC/SMC imm16, ...). Watchpoints: null. */
+  imm16: number | null;
+  /** The packed word itself. */
+  packed: number;
+}
+
+/** Unpacks a `Classification::pack` word; `names` are the backend's `classNames()`. */
+export function unpackClassification(packed: number, names: readonly string[]): Classification {
+  const ec = packed & 0x3f; // bits 5:0
+  const kind = (packed >>> 8) & 0xf; // bits 11:8
+  const top = packed >>> 16; // bits 31:16
+  const watch = kind === KIND_WATCHPOINT;
+  return {
+    ec,
+    className: names[ec] ?? `EC 0x${ec.toString(16)}`,
+    il: ((packed >>> 6) & 1) === 1,
+    iss24: ((packed >>> 7) & 1) === 1,
+    debug: DEBUG_KINDS[kind] ?? 'unknown',
+    wnr: ((packed >>> 12) & 1) === 1,
+    cm: ((packed >>> 13) & 1) === 1,
+    ex: ((packed >>> 14) & 1) === 1,
+    wptv: ((packed >>> 15) & 1) === 1,
+    wpt: watch ? top : null,
+    imm16: watch ? null : top,
+    packed: packed >>> 0,
+  };
+}
+
+const classNameCache = new WeakMap<object, readonly string[]>();
+
+/** The backend's class names, fetched once per backend. */
+export function classNames(backend: Backend = defaultBackend()): readonly string[] {
+  let names = classNameCache.get(backend.api);
+  if (names === undefined) {
+    names = Object.freeze(backend.api.classNames());
+    classNameCache.set(backend.api, names);
+  }
+  return names;
+}
+
+/** Classifies one value (allocation-free on the Rust side) and unpacks the result. */
+export function classify(value: Value, backend: Backend = defaultBackend()): Classification {
+  const [lo, hi] = halves(value);
+  return unpackClassification(backend.api.classify(lo, hi), classNames(backend));
+}
+
+/** Packed classifications of every value (see the core's `Classification::pack`). */
+export function classifyBatch(values: BigUint64Array, backend: Backend = defaultBackend()): Uint32Array {
+  const out = new Uint32Array(values.length);
+  backend.api.classifyBatch(values, out);
+  return out;
+}
+
+/**
+ * KVM's debug exit (`run.debug.arch.hsr`, `hsr_high`, and whether
+ * `run.flags & KVM_DEBUG_ARCH_HSR_HIGH_VALID`) joined into one ESR.
+ */
+export function esrFromKvmDebugExit(
+  hsr: number,
+  hsrHigh: number,
+  highValid: boolean,
+  backend: Backend = defaultBackend(),
+): bigint {
+  return backend.api.esrFromKvmDebugExit(u32(hsr, 'hsr'), u32(hsrHigh, 'hsrHigh'), highValid);
+}
+
+function u32(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
+    throw codedError(ErrorCode.BadArgument, `${what} ${v} is not a u32`);
+  }
+  return v;
+}
+
+/** Breakpoint instruction kinds, as the core names them. */
+export type BreakpointKindName = 'brk64' | 'hlt64' | 'bkpt32' | 'bkpt16';
+
+/** A breakpoint instruction word (T32: the low halfword). */
+export function encodeBreakpoint(
+  kind: BreakpointKindName,
+  imm: number,
+  backend: Backend = defaultBackend(),
+): number {
+  return backend.api.encodeBreakpoint(kind, u32(imm, 'immediate'));
+}
+
+/** A breakpoint instruction's bytes in memory order (always little-endian). */
+export function breakpointBytes(
+  kind: BreakpointKindName,
+  imm: number,
+  backend: Backend = defaultBackend(),
+): Uint8Array {
+  return backend.api.breakpointBytes(kind, u32(imm, 'immediate'));
+}
+
+/** The immediate of `insn` if it is a `kind` breakpoint instruction, else null. */
+export function recogniseBreakpoint(
+  kind: BreakpointKindName,
+  insn: number,
+  backend: Backend = defaultBackend(),
+): number | null {
+  const imm = backend.api.recogniseBreakpoint(kind, u32(insn, 'instruction'));
+  return imm < 0 ? null : imm;
+}
+
+/** What to do to insert a breakpoint: save `saved`, write `patch` at `addr`. */
+export interface InsertPlan {
+  addr: bigint;
+  kind: BreakpointKindName;
+  saved: Uint8Array;
+  patch: Uint8Array;
+}
+
+/** Plans inserting our breakpoint at `addr`, whose bytes are now `current`. */
+export function planInsert(
+  kind: BreakpointKindName,
+  addr: Value,
+  current: Uint8Array,
+  backend: Backend = defaultBackend(),
+): InsertPlan {
+  const a = toU64(addr);
+  const [lo, hi] = halves(a);
+  const patch = backend.api.planInsert(kind, lo, hi, current);
+  return { addr: a, kind, saved: Uint8Array.from(current), patch };
+}
+
+/** What to do to remove a breakpoint: write `restore` at `addr`, or nothing (null). */
+export interface RemovePlan {
+  addr: bigint;
+  restore: Uint8Array | null;
+}
+
+/**
+ * Plans removing our breakpoint at `addr`. Throws ERR_PATCH_CONFLICT when the
+ * guest rewrote our instruction (its bytes are to be left alone).
+ */
+export function planRemove(
+  kind: BreakpointKindName,
+  addr: Value,
+  saved: Uint8Array,
+  current: Uint8Array,
+  backend: Backend = defaultBackend(),
+): RemovePlan {
+  const a = toU64(addr);
+  const [lo, hi] = halves(a);
+  const restore = backend.api.planRemove(kind, lo, hi, saved, current);
+  return { addr: a, restore: restore.length === 0 ? null : restore };
+}
