@@ -1,0 +1,109 @@
+/**
+ * Spawns the built CLI (ts/dist/cli.js, made by `npm run build:ts`) as a user
+ * would, on both backends.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const CLI = path.resolve(__dirname, '..', 'dist', 'cli.js');
+
+function kvmDebug(args: string[], input?: string, env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    input: input ?? '',
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:ts\` first`);
+});
+
+describe.each(['native', 'wasm'] as const)('kvm-debug decode --backend %s', (backend) => {
+  it('0xf2000123 prints BRK64 and comment 0x123, then the indented tree', () => {
+    const r = kvmDebug(['decode', '0xf2000123', '--backend', backend]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [first, ...rest] = r.stdout.split('\n');
+    expect(first).toMatch(/^EC 0x3c BRK64\b.*comment 0x123$/);
+    expect(rest[0]).toMatch(/^ESR_ELx \[63:0\] 0xf2000123/);
+    expect(rest.join('\n')).toMatch(/\n {2}EC \[31:26\] 0x3c/);
+    expect(rest.join('\n')).toMatch(/\n {4}Comment \[15:0\] 0x123/);
+  });
+
+  it('--json prints the tree', () => {
+    const r = kvmDebug(['decode', '--json', `--backend=${backend}`, '0xf2000123']);
+    expect(r.code).toBe(0);
+    const tree = JSON.parse(r.stdout) as { name: string; value: string; fields: { name: string; value: string }[] };
+    expect(tree.name).toBe('ESR_ELx');
+    expect(tree.value).toBe('0xf2000123');
+    expect(tree.fields.find((f) => f.name === 'EC')?.value).toBe('0x3c');
+  });
+
+  it('reads whitespace-separated values from stdin when none are given', () => {
+    const r = kvmDebug(['decode', '--json', '--backend', backend], '0xf2000000\n 0xc2000022\t0xcb000022\n');
+    expect(r.code).toBe(0);
+    const trees = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { value: string }).value);
+    expect(trees).toEqual(['0xf2000000', '0xc2000022', '0xcb000022']);
+  });
+
+  it("reads stdin where '-' is given, after the arguments", () => {
+    const r = kvmDebug(['decode', '--json', '--backend', backend, '0x1', '-'], '0x2 3');
+    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { value: string }).value)).toEqual([
+      '0x1',
+      '0x2',
+      '0x3',
+    ]);
+  });
+
+  it.each([
+    ['0xzz', /bad value "0xzz": not a number/],
+    ['0x1ffffffffffffffff', /bad value "0x1ffffffffffffffff": more than 64 bits/],
+  ])('bad input %s exits 2 naming it, and still decodes the others', (bad, message) => {
+    const r = kvmDebug(['decode', '--backend', backend, '0xf2000000', bad, '0xf2000123']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toMatch(/^EC 0x3c BRK64.*comment 0x0$/m);
+    expect(r.stdout).toMatch(/^EC 0x3c BRK64.*comment 0x123$/m);
+  });
+
+  it('bad input on stdin exits 2 naming it', () => {
+    const r = kvmDebug(['decode', '--backend', backend], 'banana 0xf2000000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"banana"');
+    expect(r.stdout).toMatch(/^EC 0x3c/);
+  });
+});
+
+describe('kvm-debug CLI usage', () => {
+  it('rejects an unknown backend', () => {
+    const r = kvmDebug(['decode', '--backend', 'gpu', '0x0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--backend wants native or wasm, got "gpu"');
+  });
+
+  it('rejects an unknown command and lists the known ones', () => {
+    const r = kvmDebug(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+    expect(r.stderr).toMatch(/^ {2}decode /m);
+  });
+
+  it('KVM_DEBUG_BACKEND forces the backend, and a broken forced native fails loudly', () => {
+    const r = kvmDebug(['decode', '0x0'], undefined, {
+      KVM_DEBUG_BACKEND: 'native',
+      KVM_DEBUG_NATIVE: '/nonexistent/kvm-debug.node',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('native backend unavailable');
+  });
+
+  it('without a native addon, decoding falls back to wasm', () => {
+    const r = kvmDebug(['decode', '0xf2000123'], undefined, { KVM_DEBUG_NATIVE: '/nonexistent/kvm-debug.node' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^EC 0x3c BRK64/);
+  });
+});
