@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `npm test`: set-up, both builds, the Rust checks and tests, and jest on both
+# backends; then the arm64 lane when package.json defines `test:arm64`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "build: native addon (napi-rs)"
+bash scripts/build-native.sh
+step "build: wasm (wasm-pack)"
+bash scripts/build-wasm.sh
+step "build: TypeScript (tsc)"
+npx --no-install tsc -p tsconfig.build.json
+npx --no-install tsc -p tsconfig.test.json
+
+# Host Rust checks use rustup's toolchain and their own target dir.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_HOST:-$PWD/target/host}"
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy -D warnings (host crates, addon, and the wasm shim checked on the host)"
+cargo clippy --release --workspace --all-targets -- -D warnings
+step "cargo test --release (default members)"
+cargo test --release
+
+# Every suite runs with each backend as the default; suites that compare the
+# two builds load both explicitly either way.
+for backend in native wasm; do
+  step "jest (KVM_DEBUG_BACKEND=$backend)"
+  KVM_DEBUG_BACKEND=$backend npx --no-install jest --ci
+done
+
+if node -e 'process.exit(require("./package.json").scripts?.["test:arm64"] ? 0 : 1)'; then
+  step "arm64 lane (npm run test:arm64)"
+  npm run test:arm64
+else
+  step "arm64 lane: no test:arm64 script in package.json, nothing to run"
+fi
+step "all tests passed"
