@@ -1,0 +1,97 @@
+import { execFileSync } from 'child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import {
+  AARCH64_REGISTERS,
+  FEATURE_CORE,
+  FEATURE_FPU,
+  FEATURE_SYS,
+  G_PACKET_BYTES,
+  REG_CPSR,
+  REG_FPCR,
+  REG_FPSR,
+  REG_PC,
+  REG_SP,
+  REG_SYS0,
+  REG_V0,
+  SYSTEM_REGISTERS,
+  TARGET_XML,
+} from '../../src/gdb/aarch64';
+
+const GDB = '/usr/bin/gdb-multiarch';
+
+/** Minimal well-formedness check: every tag closes in order, attributes are quoted. */
+function checkWellFormed(xml: string): string[] {
+  const stack: string[] = [];
+  const body = xml.replace(/<\?xml[^>]*\?>/, '').replace(/<!DOCTYPE[^>]*>/, '');
+  for (const m of body.matchAll(/<(\/?)([A-Za-z_][\w.-]*)((?:\s+[\w:-]+="[^"<>]*")*)\s*(\/?)>|<[^>]*>/g)) {
+    if (m[2] === undefined) throw new Error(`malformed tag ${m[0]}`);
+    if (m[1] === '/') {
+      const open = stack.pop();
+      if (open !== m[2]) throw new Error(`</${m[2]}> closes <${open ?? 'nothing'}>`);
+    } else if (m[4] !== '/') {
+      stack.push(m[2]);
+    }
+  }
+  if (stack.length > 0) throw new Error(`unclosed ${stack.join(',')}`);
+  return [...body.matchAll(/<reg ([^>]*)\/>/g)].map((m) => m[1] ?? '');
+}
+
+describe('target.xml', () => {
+  test('is well-formed, one root, and every reg has name, bitsize, type and regnum', () => {
+    const regs = checkWellFormed(TARGET_XML);
+    expect(TARGET_XML.match(/<target /g)).toHaveLength(1);
+    expect(TARGET_XML).toContain('<architecture>aarch64</architecture>');
+    expect(regs).toHaveLength(AARCH64_REGISTERS.length);
+    for (const r of regs) expect(r).toMatch(/^name="[^"]+" bitsize="\d+" type="[^"]+" regnum="\d+"/);
+    expect(checkWellFormed.bind(null, '<a><b></a></b>')).toThrow(/closes/);
+  });
+
+  test('regnums are 0..n-1 in document order, matching the table the g packet uses', () => {
+    const fromXml = [...TARGET_XML.matchAll(/<reg name="([^"]+)" bitsize="(\d+)" type="[^"]+" regnum="(\d+)"/g)].map((m) => ({
+      name: m[1],
+      bitsize: Number(m[2]),
+      regnum: Number(m[3]),
+    }));
+    expect(fromXml.map((r) => r.regnum)).toEqual(AARCH64_REGISTERS.map((_, i) => i));
+    expect(fromXml).toEqual(AARCH64_REGISTERS.map((r) => ({ name: r.name, bitsize: r.bitsize, regnum: r.regnum })));
+    expect([REG_SP, REG_PC, REG_CPSR, REG_V0, REG_FPSR, REG_FPCR, REG_SYS0]).toEqual([31, 32, 33, 34, 66, 67, 68]);
+    expect(G_PACKET_BYTES).toBe(31 * 8 + 8 + 8 + 4 + 32 * 16 + 4 + 4 + 12 * 8);
+  });
+
+  test('features: gdb core and fpu names, and one extra system-register feature', () => {
+    const features = [...TARGET_XML.matchAll(/<feature name="([^"]+)">/g)].map((m) => m[1]);
+    expect(features).toEqual([FEATURE_CORE, FEATURE_FPU, FEATURE_SYS]);
+    expect(AARCH64_REGISTERS.filter((r) => r.feature === FEATURE_SYS).map((r) => r.name)).toEqual([...SYSTEM_REGISTERS]);
+    expect(AARCH64_REGISTERS.find((r) => r.name === 'v31')).toMatchObject({ bitsize: 128, type: 'aarch64v' });
+    expect(TARGET_XML).toMatch(/<union id="aarch64v">.*<field name="q" type="vnq"\/><\/union>/);
+  });
+
+  test('gdb-multiarch accepts it and numbers the registers as we do', () => {
+    if (!existsSync(GDB)) {
+      console.log(`skipped: ${GDB} is not installed`);
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'kvm-debug-tdesc-'));
+    try {
+      const file = join(dir, 'target.xml');
+      writeFileSync(file, TARGET_XML);
+      const out = execFileSync(GDB, ['-nx', '-batch', '-ex', `set tdesc filename ${file}`, '-ex', 'maint print registers'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // Lines: " Name Nr Rel Offset Size Type"
+      const rows = new Map<string, { nr: number; size: number }>();
+      for (const line of out.split('\n')) {
+        const m = /^ (\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(line);
+        if (m && m[1]) rows.set(m[1], { nr: Number(m[2]), size: Number(m[5]) });
+      }
+      for (const r of AARCH64_REGISTERS) {
+        expect([r.name, rows.get(r.name)]).toEqual([r.name, { nr: r.regnum, size: r.bitsize / 8 }]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
