@@ -4,7 +4,7 @@
 #   addon   crates/node as an aarch64 cdylib -> crates/node/kvm-debug.linux-arm64-gnu.node
 #   rust    kvm-debug's test binaries (cargo test --no-run) and bench/rust's bins
 #   guests  guests/*.S -> $LANE_OUT/guests/{NAME.elf,NAME.bin,NAME.sym.json}
-#   ts      tsc of ts/test/arm64 (and the ts/src it imports) -> $LANE_OUT/js (CommonJS, ES2020)
+#   ts      tsc of ts/test/arm64 -> $LANE_OUT/js (CommonJS, ES2020), and `npm run build:ts` (ts/dist)
 #
 # Usage: build.sh [addon] [rust] [guests] [ts]   (no argument: all of them)
 # Cross compiler: Debian's rustc-web (/usr/bin/rustc, not rustup's, which has no aarch64 std)
@@ -80,6 +80,8 @@ build_ts() {
 	[ -x "$tsc" ] || die "no $tsc: run npm ci at the repository root"
 	rm -rf "$LANE_OUT/js"
 	"$tsc" -p "$ROOT/ts/test/arm64/tsconfig.json" --outDir "$LANE_OUT/js"
+	# the host package itself (ts/dist: CLI, GDB server), for the gdb test and Session cases
+	(cd "$ROOT" && npm run -s build:ts)
 	log "ts: $(find "$LANE_OUT/js" -name '*.js' | wc -l) JS files in $LANE_OUT/js"
 }
 

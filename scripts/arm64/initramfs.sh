@@ -17,6 +17,8 @@ install -m 0755 "$ROOT/scripts/arm64/guest-init.sh" "$R/init"
 ADDON="$ROOT/crates/node/kvm-debug.linux-arm64-gnu.node"
 if [ -f "$ADDON" ]; then cp "$ADDON" "$R/lane/crates/node/"; else log "initramfs: no addon ($ADDON)"; fi
 cp "$ROOT/package.json" "$R/lane/" 2>/dev/null || true
+# ts/dist where the repository has it, so its loader finds ../../crates/node as in a checkout
+if [ -d "$ROOT/ts/dist" ]; then mkdir -p "$R/lane/ts" && cp -a "$ROOT/ts/dist" "$R/lane/ts/"; else log "initramfs: no ts/dist"; fi
 for d in js guests rust; do
 	if [ -d "$LANE_OUT/$d" ]; then cp -a "$LANE_OUT/$d" "$R/lane/"; else log "initramfs: no $LANE_OUT/$d"; fi
 done

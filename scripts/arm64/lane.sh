@@ -9,7 +9,7 @@
 #
 # Knobs:
 #   LANE_ONLY      comma list of parts: rust,node,bench,gdb                 [all]
-#   LANE_SKIP      comma list of host steps to skip: setup,build           []
+#   LANE_SKIP      comma list of host steps to skip: setup,build,initramfs []
 #   LANE_TIMEOUT   seconds before qemu is killed (counts as a failure)     [1200]
 #   LANE_SMP, LANE_MEM, LANE_CPU   emulated machine                        [2, 2048, max,pauth-impdef=on]
 #   KVM_DEBUG_CACHE, LANE_OUT      see lib.sh
@@ -40,17 +40,19 @@ if ! skip build; then
 	# shellcheck disable=SC2086
 	step "build" "$HERE/build.sh" $parts
 fi
-step "initramfs" "$HERE/initramfs.sh"
+skip initramfs || step "initramfs" "$HERE/initramfs.sh"
 
 # ---- boot
 mkdir -p "$LANE_OUT/logs"
 LOG="$LANE_OUT/logs/console-$(date +%Y%m%d-%H%M%S).log"
 KERNEL=$(ls "$(kernel_dir)"/boot/vmlinuz-* | head -1)
 NET=()
+GDB_LOG="$LANE_OUT/logs/gdb.log"
+rm -f "$GDB_LOG"
 if want gdb; then
 	GDB_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 	# user-mode network with no way out (restrict=on), only the forwarded gdb port
-	NET=(-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$GDB_PORT-10.0.2.15:1234"
+	NET=(-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$GDB_PORT-10.0.2.15:1235"
 		-device virtio-net-device,netdev=n0)
 	export GDB_PORT
 fi
@@ -76,7 +78,7 @@ step "boot + tests in the guest" boot || QRC=$?
 
 # ---- results
 parse() {
-	sed -E 's/^\[guest +[0-9.]+\] //' "$LOG" | awk -v want_rust="$1" -v want_node="$2" -v want_gdb="$3" -v nbins="$4" '
+	cat "$LOG" "$GDB_LOG" 2>/dev/null | sed -E 's/^\[guest +[0-9.]+\] //' | awk -v want_rust="$1" -v want_node="$2" -v want_gdb="$3" -v nbins="$4" '
 		/^LANE-RUST-BEGIN / { bin = $2; got[bin] = 0; seen++ }
 		/^test result: / && bin != "" {
 			for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p = $i; if ($(i+1) ~ /^failed/) f = $i }

@@ -22,7 +22,7 @@ NODE_PKGS="nodejs:arm64 libnode108:arm64 libc6:arm64 libgcc-s1:arm64 libstdc++6:
 
 # Kernel modules (from the same kernel package) that give the guest a virtio-net NIC over
 # virtio-mmio, in load order; the lane uses it to forward the guest's GDB port to the host.
-NET_MODULES="virtio virtio_ring virtio_mmio failover net_failover virtio_net"
+NET_MODULES="virtio_ring virtio virtio_mmio failover net_failover virtio_net"
 
 export DEBIAN_FRONTEND=noninteractive
 

@@ -47,11 +47,11 @@ export interface Native {
   Vm: { create(opts: { memMib: number; vcpus: number; ramBase?: bigint }): NativeVm };
 }
 
-/** Where the addon is looked for: $KVM_DEBUG_ADDON, the lane's copy, the repository's. */
+/** Where the addon is looked for: $KVM_DEBUG_NATIVE (as ts/src/binding.ts), the lane's copy, the repository's. */
 export function addonCandidates(): string[] {
   const name = 'kvm-debug.linux-arm64-gnu.node';
   const list = [
-    process.env.KVM_DEBUG_ADDON,
+    process.env.KVM_DEBUG_NATIVE,
     '/lane/crates/node/' + name,
     path.resolve(__dirname, '../../../../../../crates/node', name),
   ];

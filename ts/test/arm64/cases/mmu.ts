@@ -27,7 +27,7 @@ const TCR = 25n | (1n << 8n) | (1n << 10n) | (3n << 12n) | (0n << 14n) | (1n << 
 const L1_SHIFT = 30n;
 const L2_SHIFT = 21n;
 
-function buildTables(g: GuestVm): void {
+export function buildTables(g: GuestVm): void {
   const l1 = Buffer.alloc(0x1000);
   const l2 = Buffer.alloc(0x1000);
   const l3 = Buffer.alloc(0x1000);

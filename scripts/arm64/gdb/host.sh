@@ -1,0 +1,78 @@
+#!/bin/bash
+# scripts/arm64/gdb/host.sh LOG PORT - on the host, while qemu runs: wait for the guest's
+# LANE-GDB-READY, drive the kvm-debug GDB server with a real gdb-multiarch through the
+# forwarded PORT, check its output, and print `GDB-TEST: N passed, N failed` (lane.sh counts
+# it) into $LANE_OUT/logs/gdb.log. Waits for LANE-GDB-END (the guest ran to its end).
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+LOG=$1 PORT=$2
+OUT="$LANE_OUT/logs/gdb.log"
+ELF="$LANE_OUT/guests/demo.elf"
+SYMS="$LANE_OUT/guests/demo.sym.json"
+: >"$OUT"
+say() { echo "$*" | tee -a "$OUT"; }
+wait_for() { # pattern seconds
+	local i=0
+	while [ $i -lt $(($2 * 5)) ]; do
+		grep -q "$1" "$LOG" 2>/dev/null && return 0
+		grep -q 'LANE-DONE' "$LOG" 2>/dev/null && return 1
+		sleep 0.2; i=$((i + 1))
+	done
+	return 1
+}
+if ! wait_for LANE-GDB-READY "${GDB_READY_TIMEOUT:-900}"; then
+	say "GDB-TEST: 0 passed, 1 failed (the guest never printed LANE-GDB-READY)"
+	exit 1
+fi
+sym() { node -e 'console.log(require(process.argv[1])[process.argv[2]])' "$SYMS" "$1"; }
+SQUARE=$(sym square); ADD=$(sym add); RESULT=$(sym result)
+
+# One gdb session: every command of the issue, against the guest on real KVM/arm64.
+timeout 300 gdb-multiarch -nx -batch \
+	-ex 'set pagination off' -ex 'set confirm off' -ex 'set remotetimeout 60' \
+	-ex 'set architecture aarch64' -ex "file $ELF" \
+	-ex "target remote 127.0.0.1:$PORT" \
+	-ex 'break square' \
+	-ex 'continue' \
+	-ex 'echo GDBCHK pc-at-break\n' -ex 'p/x $pc' \
+	-ex 'stepi' \
+	-ex 'echo GDBCHK pc-after-stepi\n' -ex 'p/x $pc' \
+	-ex 'info registers x0 pc cpsr' \
+	-ex 'x/4i $pc' \
+	-ex 'delete' \
+	-ex 'hbreak add' \
+	-ex 'continue' \
+	-ex 'echo GDBCHK pc-at-hbreak\n' -ex 'p/x $pc' \
+	-ex 'delete' \
+	-ex "watch *(long *)$RESULT" \
+	-ex 'continue' \
+	-ex 'echo GDBCHK after-watch\n' -ex "p/d *(long *)$RESULT" \
+	-ex 'delete' \
+	-ex 'detach' \
+	>"$LANE_OUT/logs/gdb-session.log" 2>&1
+GRC=$?
+sed 's/^/[gdb] /' "$LANE_OUT/logs/gdb-session.log" | tee -a "$OUT"
+
+pass=0 fail=0
+check() { # name regex (on the session log)
+	if grep -Eq "$2" "$LANE_OUT/logs/gdb-session.log"; then say "GDB PASS $1"; pass=$((pass + 1))
+	else say "GDB FAIL $1 (no /$2/)"; fail=$((fail + 1)); fi
+}
+hexre() { printf '0x0*%x' "$1"; }
+check "target remote"            'Remote debugging using'
+check "break + continue stops"   "Breakpoint 1, $(hexre "$SQUARE") in square|Breakpoint 1, square"
+check "pc at the breakpoint"     "^\\\$1 = $(hexre "$SQUARE")\$"
+check "stepi advances by 4"      "^\\\$2 = $(hexre $((SQUARE + 4)))\$"
+check "info registers"           '^x0 +0x1 '
+check "x/4i disassembles"        'mul +x0, x0, x0|ret'
+check "hbreak + continue stops"  "^\\\$3 = $(hexre "$ADD")\$"
+check "watch fires (old value)"  '^Old value = 0$'
+check "watch new value 385"      '^New value = 385$'
+check "detach"                   'Detaching from program|Inferior 1 .* detached'
+[ $GRC = 0 ] || { say "GDB FAIL gdb-multiarch exit status $GRC"; fail=$((fail + 1)); }
+if wait_for LANE-GDB-END 300 && grep -q 'CLI: exit status 0' "$LOG" && grep -q '^\[guest[^]]*\] CLI: 385' "$LOG"; then
+	say "GDB PASS guest ran to its end after detach (printed 385)"; pass=$((pass + 1))
+else
+	say "GDB FAIL guest did not run to its end after detach (want "CLI: 385" and "CLI: exit status 0")"; fail=$((fail + 1))
+fi
+say "GDB-TEST: $pass passed, $fail failed"

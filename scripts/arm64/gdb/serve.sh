@@ -1,0 +1,35 @@
+# scripts/arm64/gdb/serve.sh - inside the guest (sourced by /init through `sh`): bring up the
+# virtio-net NIC, start `kvm-debug run demo.elf --gdb 127.0.0.1:1234 --wait` and a proxy on
+# :1235 (qemu forwards a host port to it), print LANE-GDB-READY, and wait for the CLI to end
+# (the host's gdb-multiarch detaches and the guest runs to its end).
+GDB_PORT=1234
+PROXY_PORT=1235
+GUEST=/lane/guests/demo.elf
+CLI=/lane/ts/dist/cli.js
+# no modules.dep in the initramfs: load in dependency order (initramfs.sh copies NET_MODULES)
+for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net; do
+	insmod /lib/modules/$m.ko || echo "LANE-GDB: insmod $m failed"
+done
+ip link set lo up
+ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 || echo "LANE-GDB: no eth0"
+if [ ! -f "$CLI" ]; then
+	echo "LANE-GDB-END rc=127 (no $CLI)"
+	return 0 2>/dev/null || exit 0
+fi
+node /lane/gdb/proxy.js $PROXY_PORT $GDB_PORT &
+PROXY=$!
+{ node "$CLI" run "$GUEST" --gdb 127.0.0.1:$GDB_PORT --wait 2>&1; echo "exit status $?"; } | sed 's/^/CLI: /' &
+CLIPID=$!
+# ready once both ports listen (state 0A in /proc/net/tcp, port in hex) or 5 minutes passed
+listening() { grep -qi "^ *[0-9]*: [0-9A-F]*:$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp; }
+i=0
+while [ $i -lt 300 ]; do
+	listening $GDB_PORT && listening $PROXY_PORT && break
+	kill -0 $CLIPID 2>/dev/null || break
+	sleep 1; i=$((i + 1))
+done
+echo "LANE-GDB-READY"
+wait $CLIPID
+rc=$?
+kill $PROXY 2>/dev/null
+echo "LANE-GDB-END rc=$rc"
