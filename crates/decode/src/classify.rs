@@ -143,21 +143,6 @@ pub const KIND_WATCHPOINT: u8 = 5;
 /// Packed debug kind: vector catch (EC 0x3A).
 pub const KIND_VECTOR_CATCH: u8 = 6;
 
-/// Debug kind per EC.
-const KIND_BY_EC: [u8; 64] = {
-    let mut t = [KIND_NONE; 64];
-    t[ec::BRK64 as usize] = KIND_BRK64;
-    t[ec::BKPT32 as usize] = KIND_BKPT32;
-    t[ec::BREAKPT_LOW as usize] = KIND_HW_BREAKPOINT;
-    t[ec::BREAKPT_CUR as usize] = KIND_HW_BREAKPOINT;
-    t[ec::SOFTSTP_LOW as usize] = KIND_SOFTWARE_STEP;
-    t[ec::SOFTSTP_CUR as usize] = KIND_SOFTWARE_STEP;
-    t[ec::WATCHPT_LOW as usize] = KIND_WATCHPOINT;
-    t[ec::WATCHPT_CUR as usize] = KIND_WATCHPOINT;
-    t[ec::VECTOR32 as usize] = KIND_VECTOR_CATCH;
-    t
-};
-
 /// ECs whose ISS[6] is WnR and ISS[8] is CM: data aborts and watchpoints.
 const WNR_CM_ECS: u64 =
     (1 << ec::DABT_LOW) | (1 << ec::DABT_CUR) | (1 << ec::WATCHPT_LOW) | (1 << ec::WATCHPT_CUR);
@@ -273,22 +258,36 @@ impl Classification {
     }
 }
 
-/// Branch-free equivalent of `classify(esr).pack()` for the batch path.
+/// All ones when `c` is true, else zero.
+#[inline(always)]
+const fn mask(c: bool) -> u32 {
+    0u32.wrapping_sub(c as u32)
+}
+
+/// Branch-free, table-free equivalent of `classify(esr).pack()` for the batch
+/// path: only shifts, compares and masks, so the loop in [`classify_batch`]
+/// can be vectorised.
 #[inline(always)]
 pub fn pack_value(esr: u64) -> u32 {
-    let e = ((esr >> 26) & 0x3f) as u32;
-    let iss = esr as u32 & 0x1ff_ffff;
-    let kind = KIND_BY_EC[e as usize] as u32;
-    let wnr_cm = ((WNR_CM_ECS >> e) & 1) as u32;
-    let is_wp = (kind == KIND_WATCHPOINT as u32) as u32;
+    let lo = esr as u32;
+    let e = (lo >> 26) & 0x3f;
+    let iss = lo & 0x1ff_ffff;
+    // EC 0x30..=0x35: breakpoint, step, watchpoint pairs -> kinds 3, 4, 5.
+    let in_30 = mask(e >> 3 == 6) & mask(e & 7 < 6);
+    let kind = ((KIND_HW_BREAKPOINT as u32 + ((e & 7) >> 1)) & in_30)
+        | (KIND_BKPT32 as u32 & mask(e == ec::BKPT32 as u32))
+        | (KIND_VECTOR_CATCH as u32 & mask(e == ec::VECTOR32 as u32))
+        | (KIND_BRK64 as u32 & mask(e == ec::BRK64 as u32));
+    // 0x24, 0x25, 0x34, 0x35 are exactly the ECs with (e & 0b101110) == 0b100100.
+    let wnr_cm = (e & 0x2e == 0x24) as u32;
+    let is_wp = mask(kind == KIND_WATCHPOINT as u32);
     let is_ss = (kind == KIND_SOFTWARE_STEP as u32) as u32;
     let b24 = (iss >> 24) & 1;
     let b6 = (iss >> 6) & 1;
     let wptv = (iss >> 17) & 1 & is_wp;
-    let wp_mask = 0u32.wrapping_sub(is_wp); // all ones for watchpoints
-    let low16 = (iss & 0xffff) & !wp_mask;
-    let wpt = ((iss >> WPT_SHIFT) & 0x3f) & 0u32.wrapping_sub(wptv);
-    e | (((esr >> 25) & 1) as u32) << 6
+    let low16 = iss & 0xffff & !is_wp;
+    let wpt = (iss >> WPT_SHIFT) & 0x3f & mask(wptv == 1);
+    e | ((lo >> 25) & 1) << 6
         | b24 << 7
         | kind << 8
         | (b6 & wnr_cm) << 12

@@ -5,7 +5,6 @@
 
 use super::{enumerated, flag, num, reg, res0};
 use crate::field::{extract, Field};
-use std::borrow::Cow;
 
 /// FSC 0b010000: synchronous External abort, not on a translation table walk.
 pub(crate) const FSC_SEA: u64 = 0x10;
@@ -337,12 +336,10 @@ pub(super) fn iss_data(esr: u64) -> Vec<Field> {
 /// Data Abort ISS2 sub-fields (bits 55:32; Linux `esr.h` "ISS2 field
 /// definitions for Data Aborts": HDBSSF 11, TnD 10, TagAccess 9, GCS 8,
 /// AssuredOnly 7, Overlay 6, DirtyBit 5, Xs 4:0, all relative to bit 32).
+/// Xs names the status register of a trapped ST64BV/ST64BV0 (FEAT_LS64_V).
 pub(super) fn iss2_data(esr: u64) -> Vec<Field> {
     const B: u8 = 32;
-    let xs = num(esr, "Xs", B + 4, B).meaning(Cow::Owned(format!(
-        "Status register of a trapped ST64BV/ST64BV0: register {}",
-        extract(esr, B + 4, B)
-    )));
+    let xs = reg(esr, "Xs", B + 4, B);
     vec![
         res0(esr, 55, B + 12),
         flag(

@@ -201,11 +201,7 @@ pub fn decode(esr: u64) -> Field {
     }
     let res0 = res0(esr, RES0_HI, RES0_LO);
     Field::of("ESR_ELx", esr, 63, 0)
-        .meaning(Cow::Owned(format!(
-            "{} ({})",
-            class_description(ecv),
-            class_name(ecv)
-        )))
+        .meaning(class_name(ecv))
         .with(vec![
             res0,
             iss2(ecv, esr),
@@ -512,12 +508,48 @@ pub(crate) fn num(esr: u64, name: &'static str, hi: u8, lo: u8) -> Field {
     Field::of(name, esr, hi, lo)
 }
 
-/// A register-number field: meaning `X<n>` / `W<n>` style is left to callers;
-/// here `n` (31 named as such).
+/// Meanings of a 5-bit register-number field, without allocating.
+const REGISTER: [&str; 32] = [
+    "register 0",
+    "register 1",
+    "register 2",
+    "register 3",
+    "register 4",
+    "register 5",
+    "register 6",
+    "register 7",
+    "register 8",
+    "register 9",
+    "register 10",
+    "register 11",
+    "register 12",
+    "register 13",
+    "register 14",
+    "register 15",
+    "register 16",
+    "register 17",
+    "register 18",
+    "register 19",
+    "register 20",
+    "register 21",
+    "register 22",
+    "register 23",
+    "register 24",
+    "register 25",
+    "register 26",
+    "register 27",
+    "register 28",
+    "register 29",
+    "register 30",
+    "register 31",
+];
+
+/// A register-number field (5 bits): meaning `register <n>`; whether 31 is
+/// XZR or SP depends on the instruction, so it is not guessed here.
 pub(crate) fn reg(esr: u64, name: &'static str, hi: u8, lo: u8) -> Field {
     let f = Field::of(name, esr, hi, lo);
-    let v = f.value;
-    f.meaning(Cow::Owned(format!("register {v}")))
+    let m = REGISTER[f.value as usize & 31];
+    f.meaning(m)
 }
 
 /// An enumerated field: `table` names the defined values; any other value is
