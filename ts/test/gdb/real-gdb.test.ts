@@ -1,0 +1,108 @@
+/**
+ * Drives the server with the real gdb-multiarch against the in-memory fake
+ * aarch64 target: proves target.xml, the packet layer and the stop replies
+ * against the real client before the KVM path exists.
+ */
+import { execFile } from 'child_process';
+import { existsSync } from 'fs';
+import type { AddressInfo } from 'net';
+import { REG_SYS0 } from '../../src/gdb/aarch64';
+import { listen, type GdbListener } from '../../src/gdb/tcp';
+import { FakeTarget, INSN, RAM_BASE } from './fake-target';
+
+const GDB = '/usr/bin/gdb-multiarch';
+const DATA = RAM_BASE + 0x800n;
+const ESR_EL1 = REG_SYS0 + 4;
+
+function runGdb(commands: string[]): Promise<{ out: string; code: number | null }> {
+  const args = ['-nx', '-batch', ...commands.flatMap((c) => ['-ex', c])];
+  return new Promise((resolve) => {
+    execFile(GDB, args, { timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ out: `${stdout}\n${stderr}`, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
+    });
+  });
+}
+
+describe('real gdb-multiarch against the fake target', () => {
+  let listener: GdbListener | undefined;
+  afterEach(async () => {
+    await listener?.close();
+  });
+
+  test('target remote, info registers, x/4i, break, continue, stepi, hbreak, watch, delete, detach', async () => {
+    if (!existsSync(GDB)) {
+      console.log(`skipped: ${GDB} is not installed (apt-get install gdb-multiarch)`);
+      return;
+    }
+    const t = new FakeTarget();
+    t.program(RAM_BASE, [
+      INSN.NOP, // 0x00
+      INSN.NOP, // 0x04
+      INSN.STR_X1_X0, // 0x08  write watchpoint fires here
+      INSN.NOP, // 0x0c
+      INSN.NOP, // 0x10  break
+      INSN.LDR_X1_X0, // 0x14
+      INSN.ADD_X0_1, // 0x18  hbreak
+      INSN.NOP, // 0x1c
+      INSN.B_BACK2, // 0x20
+    ]);
+    t.setReg(0, 0, DATA);
+    t.setReg(0, ESR_EL1, 0xf2000123n);
+    const original = Buffer.from(t.ram);
+    listener = await listen(t, { port: 0 });
+    const ends: string[] = [];
+    listener.on('session-end', (e: { reason: string }) => ends.push(e.reason));
+    const { port } = listener.address() as AddressInfo;
+
+    const { out, code } = await runGdb([
+      'set architecture aarch64',
+      `target remote 127.0.0.1:${port}`,
+      'info registers',
+      'info registers ESR_EL1',
+      'x/4i $pc',
+      'break *0x40000010',
+      'continue',
+      'stepi',
+      'print/x $pc',
+      'hbreak *0x40000018',
+      'continue',
+      'delete',
+      'set $x1 = 0x1234',
+      'set $pc = 0x40000000',
+      'watch *(long *)0x40000800',
+      'continue',
+      'delete',
+      'print/x $pc',
+      'detach',
+    ]);
+    if (process.env.SHOW_GDB) console.log(out);
+    // Shown on failure only.
+    const ctx = `gdb output:\n${out}`;
+    expect([ctx, code]).toEqual([ctx, 0]);
+    expect(out).toMatch(/x0 +0x40000800/);
+    expect(out).toMatch(/pc +0x40000000/);
+    expect(out).toMatch(/cpsr +0x3c5/);
+    expect(out).toMatch(/ESR_EL1 +0xf2000123/);
+    expect(out).toMatch(/=> 0x40000000:\s+nop\n\s+0x40000004:\s+nop\n\s+0x40000008:\s+str\s+x1, \[x0\]/);
+    expect(out).toMatch(/Breakpoint 1 at 0x40000010/);
+    expect(out).toMatch(/Breakpoint 1, 0x0*40000010 in \?\? \(\)/);
+    expect(out).toMatch(/\$1 = 0x40000014/);
+    expect(out).toMatch(/Hardware assisted breakpoint 2 at 0x40000018/);
+    expect(out).toMatch(/Breakpoint 2, 0x0*40000018 in \?\? \(\)/);
+    expect(out).toMatch(/Hardware watchpoint 3: \*\(long \*\)0x40000800/);
+    expect(out).toMatch(/Old value = 0\s+New value = 4660/);
+    expect(out).toMatch(/\$2 = 0x4000000c/);
+    expect(out).toMatch(/Detaching from program|detached/i);
+    expect(out).not.toMatch(/Remote failure|Ignoring packet error|Bogus|malformed/i);
+
+    // The guest did what gdb says it did, and detaching left no breakpoint behind.
+    expect(t.ram.readBigUInt64LE(Number(DATA - RAM_BASE))).toBe(0x1234n);
+    const expected = Buffer.from(original);
+    expected.writeBigUInt64LE(0x1234n, Number(DATA - RAM_BASE));
+    expect(t.ram.equals(expected)).toBe(true);
+    expect(t.sw.size + t.hw.length + t.watch.length).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ends).toEqual(['detach']);
+    expect(t.detached).toBe(true);
+  }, 90_000);
+});
