@@ -336,7 +336,8 @@ pub(super) fn iss_data(esr: u64) -> Vec<Field> {
 /// Data Abort ISS2 sub-fields (bits 55:32; Linux `esr.h` "ISS2 field
 /// definitions for Data Aborts": HDBSSF 11, TnD 10, TagAccess 9, GCS 8,
 /// AssuredOnly 7, Overlay 6, DirtyBit 5, Xs 4:0, all relative to bit 32).
-/// Xs names the status register of a trapped ST64BV/ST64BV0 (FEAT_LS64_V).
+/// Xs holds the status register specifier when an ST64BV/ST64BV0 access takes
+/// a Translation, Access flag or Permission fault (FEAT_LS64_V); else RES0.
 pub(super) fn iss2_data(esr: u64) -> Vec<Field> {
     const B: u8 = 32;
     let xs = reg(esr, "Xs", B + 4, B);
@@ -353,15 +354,17 @@ pub(super) fn iss2_data(esr: u64) -> Vec<Field> {
             esr,
             "TnD",
             B + 10,
-            "Not a data cache zero by VA instruction fault",
-            "Fault from a DC ZVA / DC GVA / DC GZVA (FEAT_MTE)",
+            "Permission fault is not due to a write of an Allocation Tag to Canonically \
+             Tagged memory",
+            "Permission fault is due to a write of an Allocation Tag to Canonically Tagged \
+             memory (FEAT_MTE_CANONICAL_TAGS)",
         ),
         flag(
             esr,
             "TagAccess",
             B + 9,
-            "Not an Allocation Tag access",
-            "Fault from an Allocation Tag access (FEAT_MTE2)",
+            "Not a NoTagAccess fault",
+            "Fault due to the NoTagAccess memory attribute (FEAT_MTE_PERM; RES0 in ESR_EL3)",
         ),
         flag(
             esr,
