@@ -229,13 +229,15 @@ const SAS_VALUES: &[(u64, &str)] = &[
 pub(super) fn iss_data(esr: u64) -> Vec<Field> {
     let fscv = extract(esr, 5, 0);
     let isv = extract(esr, 24, 24) == 1;
-    let mut v = vec![flag(
+    // ISV, five syndrome fields (or four when ISV is 0), then nine more.
+    let mut v = Vec::with_capacity(15);
+    v.push(flag(
         esr,
         "ISV",
         24,
         "No valid instruction syndrome: ISS[23:14] hold other information",
         "Valid instruction syndrome: ISS[23:14] hold SAS, SSE, SRT, SF, AR",
-    )];
+    ));
     if isv {
         v.push(enumerated(esr, "SAS", 23, 22, SAS_VALUES, "Reserved"));
         v.push(flag(

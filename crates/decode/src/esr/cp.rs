@@ -19,7 +19,7 @@ fn direction(esr: u64) -> Field {
 /// MCR/MRC: CV, COND, Opc2 [19:17], Opc1 [16:14], CRn [13:10], Rt [9:5],
 /// CRm [4:1], Direction [0].
 pub(super) fn iss_mcr(esr: u64) -> Vec<Field> {
-    let mut v = cv_cond(esr);
+    let mut v = cv_cond(esr, 6);
     v.extend([
         num(esr, "Opc2", 19, 17),
         num(esr, "Opc1", 16, 14),
@@ -34,7 +34,7 @@ pub(super) fn iss_mcr(esr: u64) -> Vec<Field> {
 /// MCRR/MRRC: CV, COND, Opc1 [19:16], RES0 [15], Rt2 [14:10], Rt [9:5],
 /// CRm [4:1], Direction [0].
 pub(super) fn iss_mcrr(esr: u64) -> Vec<Field> {
-    let mut v = cv_cond(esr);
+    let mut v = cv_cond(esr, 6);
     v.extend([
         num(esr, "Opc1", 19, 16),
         res0(esr, 15, 15),
@@ -49,7 +49,7 @@ pub(super) fn iss_mcrr(esr: u64) -> Vec<Field> {
 /// LDC/STC: CV, COND, imm8 [19:12], RES0 [11:10], Rn [9:5], Offset [4],
 /// AM [3:1], Direction [0].
 pub(super) fn iss_ldc(esr: u64) -> Vec<Field> {
-    let mut v = cv_cond(esr);
+    let mut v = cv_cond(esr, 6);
     v.extend([
         num(esr, "imm8", 19, 12),
         res0(esr, 11, 10),

@@ -7,7 +7,7 @@ use crate::field::Field;
 
 /// EC 0x07: CV [24], COND [23:20] (AArch32 only), RES0 [19:0].
 pub(super) fn iss_access(esr: u64) -> Vec<Field> {
-    let mut v = cv_cond(esr);
+    let mut v = cv_cond(esr, 1);
     v.push(res0(esr, 19, 0));
     v
 }

@@ -591,8 +591,9 @@ const COND_NAMES: [&str; 16] = [
     "unconditional (0b1111)",
 ];
 
-/// CV [24] and COND [23:20], shared by the AArch32 trap classes.
-pub(crate) fn cv_cond(esr: u64) -> Vec<Field> {
+/// CV [24] and COND [23:20], shared by the AArch32 trap classes, in a vector
+/// with room for `more` further fields (one allocation per ISS).
+pub(crate) fn cv_cond(esr: u64, more: usize) -> Vec<Field> {
     let cv = flag(
         esr,
         "CV",
@@ -606,7 +607,10 @@ pub(crate) fn cv_cond(esr: u64) -> Vec<Field> {
     } else {
         Cow::Borrowed("UNKNOWN (CV is 0)")
     };
-    vec![cv, cond.meaning(name)]
+    let mut v = Vec::with_capacity(2 + more);
+    v.push(cv);
+    v.push(cond.meaning(name));
+    v
 }
 
 #[cfg(test)]

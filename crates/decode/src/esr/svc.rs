@@ -15,7 +15,7 @@ pub(super) fn iss_imm16(esr: u64) -> Vec<Field> {
 
 /// SMC32: CV [24], COND [23:20], CCKNOWNPASS [19], RES0 [18:0].
 pub(super) fn iss_smc32(esr: u64) -> Vec<Field> {
-    let mut v = cv_cond(esr);
+    let mut v = cv_cond(esr, 2);
     v.push(flag(
         esr,
         "CCKNOWNPASS",
