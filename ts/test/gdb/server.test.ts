@@ -1,6 +1,8 @@
 import { AARCH64_REGISTERS, G_PACKET_BYTES, REG_CPSR, REG_PC, REG_SYS0, REG_V0 } from '../../src/gdb/aarch64';
 import { checksum } from '../../src/gdb/packet';
 import { commandName } from '../../src/gdb/server';
+import { defaultEsrDecoder } from '../../src/gdb/commands/monitor';
+import { decodeText, summary } from '../../src/decode';
 import { FakeTarget, INSN, HIGH_VA, MMIO_BASE, PSCI_SYSTEM_OFF, RAM_BASE } from './fake-target';
 import { hexText, MemClient, unhexText } from './client';
 
@@ -288,6 +290,20 @@ describe('monitor', () => {
       expect(mon(c, 'esr')).toMatch(/^ESR 0xf2000007: EC 0x3c/);
       expect(seen).toEqual([0xf2000123n, 0xf2000007n]);
     });
+  });
+
+  test('esr uses the decode API of ts/src/decode.ts by default', () => {
+    let want: string;
+    try {
+      want = `ESR 0xf2000123: ${summary(0xf2000123n)}\n${decodeText(0xf2000123n)}`;
+    } catch (e) {
+      console.log(`skipped: no decode backend loads here (${e instanceof Error ? e.message : String(e)})`);
+      return;
+    }
+    const c = new MemClient(new FakeTarget(), { decoder: defaultEsrDecoder });
+    const out = mon(c, 'esr 0xf2000123');
+    expect(out.trimEnd()).toBe(want.trimEnd());
+    expect(out).toMatch(/BRK/);
   });
 
   test('unknown monitor commands print help; bad hex is an error', () => {
