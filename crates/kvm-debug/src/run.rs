@@ -120,6 +120,8 @@ pub enum VmExit {
         is_write: bool,
         /// Store data, little-endian in the low `len` bytes (0 for loads).
         data: u64,
+        /// PC of the access instruction (not yet completed).
+        pc: u64,
     },
     /// KVM_EXIT_SYSTEM_EVENT (PSCI SYSTEM_OFF -> shutdown, SYSTEM_RESET -> reset).
     SystemEvent {

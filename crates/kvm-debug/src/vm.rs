@@ -831,6 +831,7 @@ impl Shared {
                         } else {
                             0
                         },
+                        pc: st.get64(REG_PC)?,
                     });
                 }
                 RawExit::Debug {

@@ -1,1 +1,526 @@
-//! KVM bindings. (Skeleton.)
+//! KVM bindings: class `Vm` and `kvmCapabilities()` over the `kvm-debug`
+//! crate (contract: docs/native-api.md). Each method converts its arguments,
+//! calls one `kvm_debug::Vm` method and converts the result.
+//!
+//! `run()` never blocks Node: the core runs the vCPU on its own dedicated
+//! thread and the promise is settled from there through a napi deferred
+//! (a threadsafe function underneath). The deferred owns no reference to the
+//! Vm; the job owns the VM's shared state (`Arc`), so a Vm closed or
+//! garbage-collected during a run is safe: close()/drop stop the vCPU, the
+//! run resolves `interrupted`, and the thread ends before memory is freed.
+
+use kvm_debug::{
+    DebugExit, GuestDebug, RemoveAllReport, RunOptions, VmConfig, VmExit, WatchKind, Watchpoint,
+};
+use napi::bindgen_prelude::JsObjectValue;
+use napi::bindgen_prelude::{BigInt, Buffer, Error, Object, Result, Uint8Array};
+use napi::{Env, JsValue};
+use napi_derive::napi;
+use std::sync::Arc;
+
+/// The JS `Error.code` of a failed call: the core's `Error::code()`.
+pub struct KvmCode(&'static str);
+
+impl AsRef<str> for KvmCode {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+fn to_js(e: kvm_debug::Error) -> Error<KvmCode> {
+    Error::new(KvmCode(e.code()), e.to_string())
+}
+
+fn bad_arg(why: String) -> Error<KvmCode> {
+    to_js(kvm_debug::Error::BadArgument { why })
+}
+
+fn u64_of(name: &str, v: &BigInt) -> Result<u64, KvmCode> {
+    let (neg, x, lossless) = v.get_u64();
+    if neg || !lossless {
+        return Err(bad_arg(format!("{name} must be a bigint in 0..2^64")));
+    }
+    Ok(x)
+}
+
+fn u128_of(name: &str, v: &BigInt) -> Result<u128, KvmCode> {
+    let (neg, x, lossless) = v.get_u128();
+    if neg || !lossless {
+        return Err(bad_arg(format!("{name} must be a bigint in 0..2^128")));
+    }
+    Ok(x)
+}
+
+/// What this host's KVM offers (docs/native-api.md `KvmCapabilities`).
+#[napi(object)]
+pub struct KvmCapabilities {
+    pub available: bool,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    pub arch: String,
+    pub vm_supported: bool,
+    pub api_version: i32,
+    pub set_guest_debug: bool,
+    pub guest_debug_control_mask: u32,
+    pub hw_breakpoints: u32,
+    pub hw_watchpoints: u32,
+    pub ipa_size: u32,
+    pub one_reg: bool,
+    #[napi(js_name = "psci02")]
+    pub psci_0_2: bool,
+}
+
+/// Probes /dev/kvm. Never throws.
+#[napi]
+pub fn kvm_capabilities() -> KvmCapabilities {
+    let c = kvm_debug::probe();
+    KvmCapabilities {
+        available: c.available,
+        code: c.code.map(str::to_string),
+        reason: c.reason,
+        arch: c.arch.to_string(),
+        vm_supported: c.vm_supported,
+        api_version: c.api_version,
+        set_guest_debug: c.set_guest_debug,
+        guest_debug_control_mask: c.guest_debug_control_mask,
+        hw_breakpoints: c.hw_breakpoints,
+        hw_watchpoints: c.hw_watchpoints,
+        ipa_size: c.ipa_size,
+        one_reg: c.one_reg,
+        psci_0_2: c.psci_0_2,
+    }
+}
+
+/// Every register name getReg/setReg accept.
+#[napi]
+pub fn kvm_register_names() -> Vec<String> {
+    kvm_debug::arch::aarch64::reg_names()
+}
+
+#[napi(object)]
+pub struct VmOptions {
+    pub mem_mib: u32,
+    pub vcpus: Option<u32>,
+    pub ram_base: Option<BigInt>,
+}
+
+#[napi(object)]
+pub struct HwBreakpointRequest {
+    pub addr: BigInt,
+}
+
+#[napi(object)]
+pub struct WatchpointRequest {
+    pub addr: BigInt,
+    pub len: u32,
+    /// 'read' | 'write' | 'access'
+    pub kind: String,
+}
+
+#[napi(object)]
+pub struct GuestDebugOptions {
+    pub single_step: Option<bool>,
+    pub hw_breakpoints: Option<Vec<HwBreakpointRequest>>,
+    pub watchpoints: Option<Vec<WatchpointRequest>>,
+}
+
+#[napi(object)]
+pub struct RunOpts {
+    pub report_reinjections: Option<bool>,
+}
+
+#[napi(object)]
+pub struct Translation {
+    pub va: BigInt,
+    pub pa: BigInt,
+    pub level: Option<i32>,
+    pub page_size: BigInt,
+    pub mmu_on: bool,
+    pub writable: bool,
+}
+
+#[napi(object)]
+pub struct Conflict {
+    pub addr: BigInt,
+    pub code: String,
+    pub message: String,
+}
+
+#[napi(object)]
+pub struct RemoveAllResult {
+    pub removed: Vec<BigInt>,
+    pub conflicts: Vec<Conflict>,
+}
+
+fn report(r: RemoveAllReport) -> RemoveAllResult {
+    RemoveAllResult {
+        removed: r.removed.into_iter().map(BigInt::from).collect(),
+        conflicts: r
+            .conflicts
+            .into_iter()
+            .map(|(a, e)| Conflict {
+                addr: a.into(),
+                code: e.code().to_string(),
+                message: e.to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// One exit (docs/native-api.md `VmExit`): `kind` says which fields are set.
+#[napi(object)]
+#[derive(Default)]
+pub struct VmExitObject {
+    pub kind: String,
+    pub vcpu: u32,
+    pub cause: Option<String>,
+    pub esr: Option<BigInt>,
+    pub ec: Option<u32>,
+    pub hsr_high_valid: Option<bool>,
+    pub summary: Option<String>,
+    pub pc: Option<BigInt>,
+    pub far: Option<BigInt>,
+    pub addr: Option<BigInt>,
+    pub len: Option<u32>,
+    pub is_write: Option<bool>,
+    pub data: Option<BigInt>,
+    pub event: Option<String>,
+    pub event_type: Option<u32>,
+    pub event_data: Option<Vec<BigInt>>,
+    pub suberror: Option<u32>,
+    pub hardware_reason: Option<BigInt>,
+    pub cpu: Option<u32>,
+    pub elr: Option<BigInt>,
+    pub vector: Option<BigInt>,
+    pub exit_reason: Option<u32>,
+}
+
+fn exit_object(vcpu: u32, e: VmExit) -> VmExitObject {
+    let base = |kind: &str| VmExitObject {
+        kind: kind.to_string(),
+        vcpu,
+        ..Default::default()
+    };
+    match e {
+        VmExit::Debug(DebugExit {
+            esr,
+            hsr_high_valid,
+            ec,
+            summary,
+            pc,
+            far,
+            cause,
+        }) => VmExitObject {
+            cause: Some(cause.name().to_string()),
+            esr: Some(esr.into()),
+            ec: Some(ec.into()),
+            hsr_high_valid: Some(hsr_high_valid),
+            summary: Some(summary),
+            pc: Some(pc.into()),
+            far: far.map(BigInt::from),
+            ..base("debug")
+        },
+        VmExit::Mmio {
+            addr,
+            len,
+            is_write,
+            data,
+            pc,
+        } => VmExitObject {
+            addr: Some(addr.into()),
+            len: Some(len),
+            is_write: Some(is_write),
+            data: Some(data.into()),
+            pc: Some(pc.into()),
+            ..base("mmio")
+        },
+        VmExit::SystemEvent { kind, data } => VmExitObject {
+            event: Some(kind.name().to_string()),
+            event_type: Some(match kind {
+                kvm_debug::SystemEventKind::Shutdown => 1,
+                kvm_debug::SystemEventKind::Reset => 2,
+                kvm_debug::SystemEventKind::Crash => 3,
+                kvm_debug::SystemEventKind::Other(n) => n,
+            }),
+            event_data: Some(data.into_iter().map(BigInt::from).collect()),
+            ..base("systemEvent")
+        },
+        VmExit::InternalError { suberror } => VmExitObject {
+            suberror: Some(suberror),
+            ..base("internalError")
+        },
+        VmExit::FailEntry { reason, cpu } => VmExitObject {
+            hardware_reason: Some(reason.into()),
+            cpu: Some(cpu),
+            ..base("failEntry")
+        },
+        VmExit::Interrupted => base("interrupted"),
+        VmExit::Reinjected(r) => VmExitObject {
+            esr: Some(r.esr.into()),
+            elr: Some(r.elr.into()),
+            vector: Some(r.vector.into()),
+            ..base("reinjected")
+        },
+        VmExit::Unknown { reason } => VmExitObject {
+            exit_reason: Some(reason),
+            ..base("unknown")
+        },
+    }
+}
+
+fn watch_kind(s: &str) -> Result<WatchKind, KvmCode> {
+    match s {
+        "read" => Ok(WatchKind::Load),
+        "write" => Ok(WatchKind::Store),
+        "access" => Ok(WatchKind::Access),
+        other => Err(bad_arg(format!(
+            "watchpoint kind {other:?} (expected 'read', 'write' or 'access')"
+        ))),
+    }
+}
+
+/// A KVM VM (docs/native-api.md `class Vm`).
+#[napi(js_name = "Vm")]
+pub struct JsVm {
+    inner: Arc<kvm_debug::Vm>,
+}
+
+#[napi]
+impl JsVm {
+    /// KVM_CREATE_VM + RAM + vCPUs at the entry state.
+    #[napi(factory)]
+    pub fn create(opts: VmOptions) -> Result<JsVm, KvmCode> {
+        let ram_base = match &opts.ram_base {
+            Some(b) => u64_of("ramBase", b)?,
+            None => kvm_debug::DEFAULT_RAM_BASE,
+        };
+        let vm = kvm_debug::Vm::create(VmConfig {
+            mem_size: u64::from(opts.mem_mib) << 20,
+            vcpus: opts.vcpus.unwrap_or(1),
+            ram_base,
+        })
+        .map_err(to_js)?;
+        Ok(JsVm {
+            inner: Arc::new(vm),
+        })
+    }
+
+    #[napi(getter)]
+    pub fn ram_base(&self) -> BigInt {
+        self.inner.ram_base().into()
+    }
+
+    #[napi(getter)]
+    pub fn ram_size(&self) -> BigInt {
+        self.inner.ram_size().into()
+    }
+
+    #[napi(getter)]
+    pub fn vcpu_count(&self) -> u32 {
+        self.inner.vcpu_count()
+    }
+
+    #[napi]
+    pub fn load_image(&self, gpa: BigInt, bytes: Uint8Array) -> Result<(), KvmCode> {
+        self.inner
+            .load_image(u64_of("gpa", &gpa)?, &bytes)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn load_elf(&self, bytes: Uint8Array) -> Result<BigInt, KvmCode> {
+        self.inner.load_elf(&bytes).map(BigInt::from).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn reset_vcpu(&self, vcpu: u32, entry: BigInt) -> Result<(), KvmCode> {
+        self.inner
+            .reset_vcpu(vcpu, u64_of("entry", &entry)?)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn get_reg(&self, vcpu: u32, name: String) -> Result<BigInt, KvmCode> {
+        self.inner
+            .get_reg(vcpu, &name)
+            .map(BigInt::from)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn set_reg(&self, vcpu: u32, name: String, value: BigInt) -> Result<(), KvmCode> {
+        let v = u128_of("value", &value)?;
+        self.inner.set_reg(vcpu, &name, v).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn read_phys(&self, gpa: BigInt, len: u32) -> Result<Buffer, KvmCode> {
+        self.inner
+            .read_phys(u64_of("gpa", &gpa)?, len as usize)
+            .map(Buffer::from)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn write_phys(&self, gpa: BigInt, bytes: Uint8Array) -> Result<(), KvmCode> {
+        self.inner
+            .write_phys(u64_of("gpa", &gpa)?, &bytes)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn read_virt(&self, vcpu: u32, va: BigInt, len: u32) -> Result<Buffer, KvmCode> {
+        self.inner
+            .read_virt(vcpu, u64_of("va", &va)?, len as usize)
+            .map(Buffer::from)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn write_virt(&self, vcpu: u32, va: BigInt, bytes: Uint8Array) -> Result<(), KvmCode> {
+        self.inner
+            .write_virt(vcpu, u64_of("va", &va)?, &bytes)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn translate(&self, vcpu: u32, va: BigInt) -> Result<Translation, KvmCode> {
+        let t = self
+            .inner
+            .translate(vcpu, u64_of("va", &va)?)
+            .map_err(to_js)?;
+        Ok(Translation {
+            va: t.va.into(),
+            pa: t.pa.into(),
+            level: t.level.map(i32::from),
+            page_size: t.page_size.into(),
+            mmu_on: t.mmu_on,
+            writable: t.writable,
+        })
+    }
+
+    #[napi]
+    pub fn set_guest_debug(&self, vcpu: u32, opts: GuestDebugOptions) -> Result<(), KvmCode> {
+        let mut want = GuestDebug {
+            single_step: opts.single_step.unwrap_or(false),
+            ..Default::default()
+        };
+        for b in opts.hw_breakpoints.unwrap_or_default() {
+            want.hw_breakpoints
+                .push(u64_of("hwBreakpoints[].addr", &b.addr)?);
+        }
+        for w in opts.watchpoints.unwrap_or_default() {
+            want.watchpoints.push(Watchpoint {
+                addr: u64_of("watchpoints[].addr", &w.addr)?,
+                len: w.len.into(),
+                kind: watch_kind(&w.kind)?,
+            });
+        }
+        self.inner.set_guest_debug(vcpu, want).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn insert_sw_breakpoint(&self, gpa: BigInt) -> Result<(), KvmCode> {
+        self.inner
+            .insert_sw_breakpoint(u64_of("gpa", &gpa)?)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn remove_sw_breakpoint(&self, gpa: BigInt) -> Result<(), KvmCode> {
+        self.inner
+            .remove_sw_breakpoint(u64_of("gpa", &gpa)?)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn remove_all(&self) -> RemoveAllResult {
+        report(self.inner.remove_all_sw_breakpoints())
+    }
+
+    #[napi]
+    pub fn sw_breakpoints(&self) -> Vec<BigInt> {
+        self.inner
+            .sw_breakpoints()
+            .into_iter()
+            .map(BigInt::from)
+            .collect()
+    }
+
+    #[napi]
+    pub fn set_mmio_read_data(&self, vcpu: u32, data: BigInt) -> Result<(), KvmCode> {
+        self.inner
+            .set_mmio_read_data(vcpu, u64_of("data", &data)?)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn reinjections(&self, vcpu: u32) -> Result<f64, KvmCode> {
+        self.inner
+            .reinjections(vcpu)
+            .map(|n| n as f64)
+            .map_err(to_js)
+    }
+
+    /// Runs the vCPU on its dedicated thread; the promise settles from there.
+    /// A failed run rejects with an Error whose `.code` is the core's code.
+    #[napi(ts_return_type = "Promise<VmExitObject>")]
+    pub fn run<'env>(
+        &self,
+        env: &'env Env,
+        vcpu: u32,
+        opts: Option<RunOpts>,
+    ) -> Result<Object<'env>, KvmCode> {
+        type Resolver = Box<dyn FnOnce(Env) -> Result<VmExitObject> + Send>;
+        let (deferred, promise) = env
+            .create_deferred::<VmExitObject, Resolver>()
+            .map_err(|e| bad_arg(format!("cannot create a promise: {e}")))?;
+        let opts = RunOptions {
+            report_reinjections: opts.and_then(|o| o.report_reinjections).unwrap_or(false),
+        };
+        self.inner
+            .run_async(
+                vcpu,
+                opts,
+                Box::new(move |r| {
+                    deferred.resolve(Box::new(move |env| match r {
+                        Ok(exit) => Ok(exit_object(vcpu, exit)),
+                        Err(e) => Err(coded_error(&env, &e)),
+                    }))
+                }),
+            )
+            .map_err(to_js)?;
+        Ok(promise)
+    }
+
+    #[napi]
+    pub fn stop(&self, vcpu: u32) -> Result<(), KvmCode> {
+        self.inner.stop(vcpu).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn is_running(&self, vcpu: u32) -> Result<bool, KvmCode> {
+        self.inner.is_running(vcpu).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn detach(&self) -> Result<RemoveAllResult, KvmCode> {
+        self.inner.detach().map(report).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn close(&self) -> Result<RemoveAllResult, KvmCode> {
+        self.inner.close().map(report).map_err(to_js)
+    }
+}
+
+/// A JS Error with `.code` = the core's code, for rejecting a promise (napi's
+/// deferred rejects with a plain `Error`; one made from a JS value is thrown as is).
+fn coded_error(env: &Env, e: &kvm_debug::Error) -> Error {
+    let make = || -> Result<Error> {
+        let mut obj = env.create_error(Error::new(napi::Status::GenericFailure, e.to_string()))?;
+        obj.set_named_property("code", e.code())?;
+        Ok(Error::from(obj.to_unknown()))
+    };
+    make().unwrap_or_else(|_| Error::new(napi::Status::GenericFailure, e.to_string()))
+}
