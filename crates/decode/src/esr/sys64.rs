@@ -5,6 +5,7 @@
 use super::{flag, num, reg, res0};
 use crate::field::{extract, Field};
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// A System register or instruction encoding: (Op0, Op1, CRn, CRm, Op2).
 type Enc = (u8, u8, u8, u8, u8);
@@ -91,9 +92,22 @@ pub fn sysreg_name(op0: u8, op1: u8, crn: u8, crm: u8, op2: u8) -> Option<&'stat
         .map(|(_, n)| *n)
 }
 
+/// Debug breakpoint/watchpoint value and control registers: Op0 2, Op1 0,
+/// CRn 0, CRm n, Op2 4..=7 (Arm ARM D23.3, DBGBVR<n>_EL1 .. DBGWCR<n>_EL1).
+const DBG_REGS: [&str; 4] = ["DBGBVR", "DBGBCR", "DBGWVR", "DBGWCR"];
+
+/// `X<n>`, or `XZR` for 31.
+fn write_x(s: &mut String, r: u8) {
+    if r >= 31 {
+        s.push_str("XZR");
+    } else {
+        let _ = write!(s, "X{r}");
+    }
+}
+
 /// Text for the whole access, e.g. `MRS X3, S3_0_C0_C0_0 (MIDR_EL1)`;
 /// `pair` selects the 128-bit forms (MRRS, MSRR, SYSP) whose Rt names the
-/// first of two consecutive registers.
+/// first of two consecutive registers. One allocation.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn describe_access_as(
     op0: u8,
@@ -105,41 +119,43 @@ pub(crate) fn describe_access_as(
     read: bool,
     pair: bool,
 ) -> String {
-    let generic = format!("S{op0}_{op1}_C{crn}_C{crm}_{op2}");
-    let dbg = if op0 == 2 && op1 == 0 && crn == 0 && (4..=7).contains(&op2) {
-        let kind = ["DBGBVR", "DBGBCR", "DBGWVR", "DBGWCR"][(op2 - 4) as usize];
-        Some(format!("{kind}{crm}_EL1"))
-    } else {
-        None
-    };
-    let name = sysreg_name(op0, op1, crn, crm, op2)
-        .map(str::to_string)
-        .or(dbg)
-        .map(|n| format!("{generic} ({n})"))
-        .unwrap_or(generic);
-    let x = |r: u8| {
-        if r >= 31 {
-            "XZR".to_string()
-        } else {
-            format!("X{r}")
+    let mut s = String::with_capacity(48);
+    let name = |s: &mut String| {
+        let _ = write!(s, "S{op0}_{op1}_C{crn}_C{crm}_{op2}");
+        if let Some(n) = sysreg_name(op0, op1, crn, crm, op2) {
+            let _ = write!(s, " ({n})");
+        } else if op0 == 2 && op1 == 0 && crn == 0 && (4..=7).contains(&op2) {
+            let _ = write!(s, " ({}{crm}_EL1)", DBG_REGS[(op2 - 4) as usize]);
         }
     };
-    let xt = if pair {
-        format!("{}, {}", x(rt), x(rt + 1))
-    } else {
-        x(rt)
+    let regs = |s: &mut String| {
+        write_x(s, rt);
+        if pair {
+            s.push_str(", ");
+            write_x(s, rt.saturating_add(1));
+        }
     };
-    let (sys, sysl, mrs, msr) = if pair {
-        ("SYSP", "SYSP", "MRRS", "MSRR")
-    } else {
-        ("SYS", "SYSL", "MRS", "MSR")
+    let mnemonic = match (op0, read, pair) {
+        (1, _, true) => "SYSP",
+        (1, false, false) => "SYS",
+        (1, true, false) => "SYSL",
+        (_, true, true) => "MRRS",
+        (_, false, true) => "MSRR",
+        (_, true, false) => "MRS",
+        (_, false, false) => "MSR",
     };
-    match (op0, read) {
-        (1, false) => format!("{sys} {name}, {xt}"),
-        (1, true) => format!("{sysl} {xt}, {name}"),
-        (_, true) => format!("{mrs} {xt}, {name}"),
-        (_, false) => format!("{msr} {name}, {xt}"),
+    s.push_str(mnemonic);
+    s.push(' ');
+    if read {
+        regs(&mut s);
+        s.push_str(", ");
+        name(&mut s);
+    } else {
+        name(&mut s);
+        s.push_str(", ");
+        regs(&mut s);
     }
+    s
 }
 
 /// RES0 [24:22], Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10], Rt [9:5],
