@@ -73,12 +73,12 @@ pub fn class_name(ec: u8) -> &'static str {
 pub enum DebugEvent {
     /// Not a debug exception.
     None,
-    /// BRK #imm16 in AArch64 (EC 0x3C); `comment` is ISS[15:0].
+    /// BRK #imm16 in AArch64 (EC 0x3C); `comment` is ISS\[15:0\].
     Brk64 {
         /// The instruction's imm16.
         comment: u16,
     },
-    /// BKPT #imm16 in AArch32 (EC 0x38); `comment` is ISS[15:0].
+    /// BKPT #imm16 in AArch32 (EC 0x38); `comment` is ISS\[15:0\].
     Bkpt32 {
         /// The instruction's imm16.
         comment: u16,
@@ -90,20 +90,20 @@ pub enum DebugEvent {
     },
     /// Software step (EC 0x32 lower EL, 0x33 same EL).
     SoftwareStep {
-        /// ISS[24] ISV: EX is valid.
+        /// ISS\[24\] ISV: EX is valid.
         isv: bool,
-        /// ISS[6] EX: a Load-Exclusive was stepped (false when ISV is 0).
+        /// ISS\[6\] EX: a Load-Exclusive was stepped (false when ISV is 0).
         ex: bool,
         /// Taken without a change of Exception level (EC 0x33).
         same_el: bool,
     },
     /// Watchpoint (EC 0x34 lower EL, 0x35 same EL).
     Watchpoint {
-        /// ISS[6] WnR: caused by a write.
+        /// ISS\[6\] WnR: caused by a write.
         wnr: bool,
-        /// ISS[8] CM: caused by a cache maintenance instruction.
+        /// ISS\[8\] CM: caused by a cache maintenance instruction.
         cm: bool,
-        /// ISS[23:18] WPT, when ISS[17] WPTV says it is valid.
+        /// ISS\[23:18\] WPT, when ISS\[17\] WPTV says it is valid.
         wpt: Option<u8>,
         /// Taken without a change of Exception level (EC 0x35).
         same_el: bool,
@@ -143,7 +143,7 @@ pub const KIND_WATCHPOINT: u8 = 5;
 /// Packed debug kind: vector catch (EC 0x3A).
 pub const KIND_VECTOR_CATCH: u8 = 6;
 
-/// ECs whose ISS[6] is WnR and ISS[8] is CM: data aborts and watchpoints.
+/// ECs whose ISS\[6\] is WnR and ISS\[8\] is CM: data aborts and watchpoints.
 const WNR_CM_ECS: u64 =
     (1 << ec::DABT_LOW) | (1 << ec::DABT_CUR) | (1 << ec::WATCHPT_LOW) | (1 << ec::WATCHPT_CUR);
 
@@ -172,7 +172,7 @@ const ISS_BIT6: u32 = 1 << 6;
 const ISS_BIT8: u32 = 1 << 8;
 /// Watchpoint ISS bit 17: WPTV.
 const WPTV_BIT: u32 = 1 << 17;
-/// Watchpoint ISS [23:18]: WPT.
+/// Watchpoint ISS \[23:18\]: WPT.
 const WPT_SHIFT: u32 = 18;
 
 /// Classifies one value without allocating. Total over every `u64`.
@@ -227,15 +227,15 @@ impl Classification {
     /// |-------|---------|
     /// | 5:0   | EC |
     /// | 6     | IL |
-    /// | 7     | ISS[24] (ISV for data aborts and software step; CV/IDS elsewhere) |
+    /// | 7     | ISS\[24\] (ISV for data aborts and software step; CV/IDS elsewhere) |
     /// | 11:8  | debug kind: 0 none, 1 BRK64, 2 BKPT32, 3 hardware breakpoint, 4 software step, 5 watchpoint, 6 vector catch ([`KIND_NONE`]..) |
-    /// | 12    | WnR (ISS[6]) for data aborts and watchpoints, else 0 |
-    /// | 13    | CM (ISS[8]) for data aborts and watchpoints, else 0 |
-    /// | 14    | EX for software step (ISS[6] when ISV is 1), else 0 |
-    /// | 15    | WPTV for watchpoints (ISS[17]), else 0 |
-    /// | 31:16 | watchpoints: WPT (ISS[23:18]) when WPTV, else 0; all other classes: ISS[15:0] (the BRK/BKPT comment, the SVC/HVC/SMC imm16, ...) |
+    /// | 12    | WnR (ISS\[6\]) for data aborts and watchpoints, else 0 |
+    /// | 13    | CM (ISS\[8\]) for data aborts and watchpoints, else 0 |
+    /// | 14    | EX for software step (ISS\[6\] when ISV is 1), else 0 |
+    /// | 15    | WPTV for watchpoints (ISS\[17\]), else 0 |
+    /// | 31:16 | watchpoints: WPT (ISS\[23:18\]) when WPTV, else 0; all other classes: ISS\[15:0\] (the BRK/BKPT comment, the SVC/HVC/SMC imm16, ...) |
     ///
-    /// ISS2 and ISS[23:16] of non-watchpoint classes are not packed.
+    /// ISS2 and ISS\[23:16\] of non-watchpoint classes are not packed.
     #[inline]
     pub fn pack(&self) -> u32 {
         let mut p = self.ec as u32 | (self.il as u32) << 6 | ((self.iss >> 24) & 1) << 7;

@@ -1,7 +1,7 @@
 //! Pure core of kvm-debug: no JavaScript, no OS, no I/O.
 //!
 //! * [`esr`]: ESR_ELx syndrome decoding into one uniform [`field::Field`] tree,
-//!   plus an allocation-free fast path ([`classify`]).
+//!   plus an allocation-free fast path ([`classify`](mod@classify)).
 //! * [`insn`]: the breakpoint instruction codec (A64 BRK/HLT, A32/T32 BKPT).
 //! * [`patch`]: patch plans for inserting and removing software breakpoints.
 //! * [`exception`]: exception-entry arithmetic (vector offsets, SPSR, PSTATE).

@@ -141,7 +141,7 @@ const SET_VALUES: &[(u64, &str)] = &[
     (0b11, "Restartable state (UEO)"),
 ];
 
-/// ISS [12:11]: SET for a synchronous External abort, LST for an unsupported
+/// ISS \[12:11\]: SET for a synchronous External abort, LST for an unsupported
 /// LD64B/ST64B access, else RES0.
 fn set_lst(esr: u64, fscv: u64, data: bool) -> Field {
     if fscv == FSC_SEA {

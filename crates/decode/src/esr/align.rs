@@ -4,7 +4,7 @@
 use super::iss_res0;
 use crate::field::Field;
 
-/// ISS [24:0] RES0.
+/// ISS \[24:0\] RES0.
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     iss_res0(esr)
 }

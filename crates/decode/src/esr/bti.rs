@@ -4,7 +4,7 @@
 use super::{enumerated, res0};
 use crate::field::Field;
 
-/// RES0 [24:2], BTYPE [1:0] (PSTATE.BTYPE that caused the exception).
+/// RES0 \[24:2\], BTYPE \[1:0\] (PSTATE.BTYPE that caused the exception).
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     vec![
         res0(esr, 24, 2),

@@ -16,8 +16,8 @@ fn direction(esr: u64) -> Field {
     )
 }
 
-/// MCR/MRC: CV, COND, Opc2 [19:17], Opc1 [16:14], CRn [13:10], Rt [9:5],
-/// CRm [4:1], Direction [0].
+/// MCR/MRC: CV, COND, Opc2 \[19:17\], Opc1 \[16:14\], CRn \[13:10\], Rt \[9:5\],
+/// CRm \[4:1\], Direction \[0\].
 pub(super) fn iss_mcr(esr: u64) -> Vec<Field> {
     let mut v = cv_cond(esr, 6);
     v.extend([
@@ -31,8 +31,8 @@ pub(super) fn iss_mcr(esr: u64) -> Vec<Field> {
     v
 }
 
-/// MCRR/MRRC: CV, COND, Opc1 [19:16], RES0 [15], Rt2 [14:10], Rt [9:5],
-/// CRm [4:1], Direction [0].
+/// MCRR/MRRC: CV, COND, Opc1 \[19:16\], RES0 \[15\], Rt2 \[14:10\], Rt \[9:5\],
+/// CRm \[4:1\], Direction \[0\].
 pub(super) fn iss_mcrr(esr: u64) -> Vec<Field> {
     let mut v = cv_cond(esr, 6);
     v.extend([
@@ -46,8 +46,8 @@ pub(super) fn iss_mcrr(esr: u64) -> Vec<Field> {
     v
 }
 
-/// LDC/STC: CV, COND, imm8 [19:12], RES0 [11:10], Rn [9:5], Offset [4],
-/// AM [3:1], Direction [0].
+/// LDC/STC: CV, COND, imm8 \[19:12\], RES0 \[11:10\], Rn \[9:5\], Offset \[4\],
+/// AM \[3:1\], Direction \[0\].
 pub(super) fn iss_ldc(esr: u64) -> Vec<Field> {
     let mut v = cv_cond(esr, 6);
     v.extend([

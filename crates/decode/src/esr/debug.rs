@@ -8,7 +8,7 @@ use crate::field::{extract, Field};
 /// IFSC/DFSC 0b100010: Debug exception (the only value these classes report).
 pub const FSC_DEBUG: u64 = 0x22;
 
-/// ISS [5:0] of a debug exception.
+/// ISS \[5:0\] of a debug exception.
 fn debug_fsc(esr: u64, name: &'static str) -> Field {
     let f = num(esr, name, 5, 0);
     if f.value == FSC_DEBUG {
@@ -18,13 +18,13 @@ fn debug_fsc(esr: u64, name: &'static str) -> Field {
     }
 }
 
-/// Breakpoint and Vector Catch (EC 0x30, 0x31, 0x3A): RES0 [24:6], IFSC [5:0].
+/// Breakpoint and Vector Catch (EC 0x30, 0x31, 0x3A): RES0 \[24:6\], IFSC \[5:0\].
 pub(super) fn iss_breakpoint(esr: u64) -> Vec<Field> {
     vec![res0(esr, 24, 6), debug_fsc(esr, "IFSC")]
 }
 
-/// Software Step (EC 0x32, 0x33): ISV [24], RES0 [23:7], EX [6] (RES0 when
-/// ISV is 0), IFSC [5:0].
+/// Software Step (EC 0x32, 0x33): ISV \[24\], RES0 \[23:7\], EX \[6\] (RES0 when
+/// ISV is 0), IFSC \[5:0\].
 pub(super) fn iss_software_step(esr: u64) -> Vec<Field> {
     let isv = extract(esr, 24, 24) == 1;
     let ex = if isv {
@@ -52,9 +52,9 @@ pub(super) fn iss_software_step(esr: u64) -> Vec<Field> {
     ]
 }
 
-/// Watchpoint (EC 0x34, 0x35): RES0 [24], WPT [23:18] (valid when WPTV),
-/// WPTV [17], WPF [16], FnP [15], RES0 [14], VNCR [13], RES0 [12:9], CM [8],
-/// RES0 [7], WnR [6], DFSC [5:0] (FEAT_Debugv8p9 adds WPT/WPTV/WPF).
+/// Watchpoint (EC 0x34, 0x35): RES0 \[24\], WPT \[23:18\] (valid when WPTV),
+/// WPTV \[17\], WPF \[16\], FnP \[15\], RES0 \[14\], VNCR \[13\], RES0 \[12:9\], CM \[8\],
+/// RES0 \[7\], WnR \[6\], DFSC \[5:0\] (FEAT_Debugv8p9 adds WPT/WPTV/WPF).
 pub(super) fn iss_watchpoint(esr: u64) -> Vec<Field> {
     let wptv = extract(esr, 17, 17) == 1;
     let wpt = num(esr, "WPT", 23, 18);
@@ -110,7 +110,7 @@ pub(super) fn iss_watchpoint(esr: u64) -> Vec<Field> {
     ]
 }
 
-/// BRK (EC 0x3C) and BKPT (EC 0x38): RES0 [24:16], Comment [15:0] (the
+/// BRK (EC 0x3C) and BKPT (EC 0x38): RES0 \[24:16\], Comment \[15:0\] (the
 /// instruction's imm16).
 pub(super) fn iss_comment(esr: u64) -> Vec<Field> {
     vec![

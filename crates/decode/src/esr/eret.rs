@@ -4,7 +4,7 @@
 use super::{flag, res0};
 use crate::field::Field;
 
-/// RES0 [24:2], ERET [1], ERETA [0].
+/// RES0 \[24:2\], ERET \[1\], ERETA \[0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     vec![
         res0(esr, 24, 2),

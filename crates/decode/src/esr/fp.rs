@@ -5,7 +5,7 @@
 use super::{cv_cond, flag, iss_res0, num, res0};
 use crate::field::Field;
 
-/// EC 0x07: CV [24], COND [23:20] (AArch32 only), RES0 [19:0].
+/// EC 0x07: CV \[24\], COND \[23:20\] (AArch32 only), RES0 \[19:0\].
 pub(super) fn iss_access(esr: u64) -> Vec<Field> {
     let mut v = cv_cond(esr, 1);
     v.push(res0(esr, 19, 0));
@@ -17,8 +17,8 @@ pub(super) fn iss_sve(esr: u64) -> Vec<Field> {
     iss_res0(esr)
 }
 
-/// EC 0x28/0x2C: RES0 [24], TFV [23], RES0 [22:11], VECITR [10:8], IDF [7],
-/// RES0 [6:5], IXF [4], UFF [3], OFF [2], DZF [1], IOF [0].
+/// EC 0x28/0x2C: RES0 \[24\], TFV \[23\], RES0 \[22:11\], VECITR \[10:8\], IDF \[7\],
+/// RES0 \[6:5\], IXF \[4\], UFF \[3\], OFF \[2\], DZF \[1\], IOF \[0\].
 pub(super) fn iss_exception(esr: u64) -> Vec<Field> {
     let not = "Not occurred (or UNKNOWN when TFV is 0)";
     vec![

@@ -12,10 +12,10 @@ const EXTYPE_EXLOCK: u64 = 1;
 /// ExType 2: trapped GCSSTR or GCSSTTR.
 const EXTYPE_STR: u64 = 2;
 
-/// RES0 [24], ExType [23:20], then per ExType:
-/// data check: RES0 [19:15], Raddr [14:10], Rn [9:5], IT [4:0];
-/// EXLOCK: RES0 [19:0];
-/// GCSSTR trap: RES0 [19:15], Raddr [14:10], Rvalue [9:5], RES0 [4:0].
+/// RES0 \[24\], ExType \[23:20\], then per ExType:
+/// data check: RES0 \[19:15\], Raddr \[14:10\], Rn \[9:5\], IT \[4:0\];
+/// EXLOCK: RES0 \[19:0\];
+/// GCSSTR trap: RES0 \[19:15\], Raddr \[14:10\], Rvalue \[9:5\], RES0 \[4:0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     let mut v = vec![
         res0(esr, 24, 24),

@@ -3,7 +3,7 @@
 use super::num;
 use crate::field::Field;
 
-/// ISS [24:0] IMPLEMENTATION DEFINED.
+/// ISS \[24:0\] IMPLEMENTATION DEFINED.
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     vec![num(esr, "IMPDEF", 24, 0).meaning("IMPLEMENTATION DEFINED syndrome")]
 }

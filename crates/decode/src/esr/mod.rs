@@ -2,7 +2,7 @@
 //! D24.2.42 ESR_EL3; ISS encodings in D24.2.40 and Linux
 //! `arch/arm64/include/asm/esr.h`).
 //!
-//! One `match` on the EC ([`iss_fields`]) dispatches to one file per
+//! One `match` on the EC (`iss_fields`) dispatches to one file per
 //! exception-class family. The result is one uniform [`Field`] tree that the
 //! text printer, the one-line [`summary`], JSON and both bindings render.
 //!
@@ -103,19 +103,19 @@ pub mod ec {
     pub const PMU: u8 = 0x3D;
 }
 
-/// ESR_ELx.EC, bits [31:26].
+/// ESR_ELx.EC, bits \[31:26\].
 pub const EC_HI: u8 = 31;
 /// ESR_ELx.EC low bit.
 pub const EC_LO: u8 = 26;
-/// ESR_ELx.IL, bit [25].
+/// ESR_ELx.IL, bit \[25\].
 pub const IL_BIT: u8 = 25;
-/// ESR_ELx.ISS, bits [24:0].
+/// ESR_ELx.ISS, bits \[24:0\].
 pub const ISS_HI: u8 = 24;
-/// ESR_ELx.ISS2, bits [55:32] (FEAT_LS64, FEAT_S1PIE, FEAT_GCS, ...).
+/// ESR_ELx.ISS2, bits \[55:32\] (FEAT_LS64, FEAT_S1PIE, FEAT_GCS, ...).
 pub const ISS2_HI: u8 = 55;
 /// ESR_ELx.ISS2 low bit.
 pub const ISS2_LO: u8 = 32;
-/// ESR_ELx bits [63:56] are RES0.
+/// ESR_ELx bits \[63:56\] are RES0.
 pub const RES0_HI: u8 = 63;
 /// ESR_ELx RES0 low bit.
 pub const RES0_LO: u8 = 56;
@@ -591,7 +591,7 @@ const COND_NAMES: [&str; 16] = [
     "unconditional (0b1111)",
 ];
 
-/// CV [24] and COND [23:20], shared by the AArch32 trap classes, in a vector
+/// CV \[24\] and COND \[23:20\], shared by the AArch32 trap classes, in a vector
 /// with room for `more` further fields (one allocation per ISS).
 pub(crate) fn cv_cond(esr: u64, more: usize) -> Vec<Field> {
     let cv = flag(

@@ -5,9 +5,9 @@
 use super::{flag, num, reg, res0};
 use crate::field::Field;
 
-/// MemInst [24], isSETG [23], Options [22:19], FromEpilogue [18],
-/// WrongOption [17], OptionA [16], RES0 [15], DestReg [14:10], SrcReg [9:5],
-/// SizeReg [4:0].
+/// MemInst \[24\], isSETG \[23\], Options \[22:19\], FromEpilogue \[18\],
+/// WrongOption \[17\], OptionA \[16\], RES0 \[15\], DestReg \[14:10\], SrcReg \[9:5\],
+/// SizeReg \[4:0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     vec![
         flag(esr, "MemInst", 24, "CPY* instruction", "SET* instruction"),

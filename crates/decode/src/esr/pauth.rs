@@ -9,7 +9,7 @@ pub(super) fn iss_pac_trap(esr: u64) -> Vec<Field> {
     iss_res0(esr)
 }
 
-/// EC 0x1C: RES0 [24:2], bit [1] instruction or data key, bit [0] A or B key.
+/// EC 0x1C: RES0 \[24:2\], bit \[1\] instruction or data key, bit \[0\] A or B key.
 pub(super) fn iss_fpac(esr: u64) -> Vec<Field> {
     vec![
         res0(esr, 24, 2),

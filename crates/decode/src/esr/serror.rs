@@ -4,8 +4,8 @@
 use super::{enumerated, flag, num, res0};
 use crate::field::{extract, Field};
 
-/// IDS [24]; when IDS is 1, ISS [23:0] is IMPLEMENTATION DEFINED; else RES0
-/// [23:14], IESB [13], AET [12:10], EA [9], RES0 [8:6], DFSC [5:0].
+/// IDS \[24\]; when IDS is 1, ISS \[23:0\] is IMPLEMENTATION DEFINED; else RES0
+/// \[23:14\], IESB \[13\], AET \[12:10\], EA \[9\], RES0 \[8:6\], DFSC \[5:0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     let ids = flag(
         esr,

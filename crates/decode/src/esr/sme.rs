@@ -4,7 +4,7 @@
 use super::{enumerated, res0};
 use crate::field::Field;
 
-/// RES0 [24:3], SMTC [2:0].
+/// RES0 \[24:3\], SMTC \[2:0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     vec![
         res0(esr, 24, 3),

@@ -5,7 +5,7 @@
 use super::{cv_cond, flag, num, res0};
 use crate::field::Field;
 
-/// SVC/HVC (both states) and SMC64: RES0 [24:16], imm16 [15:0].
+/// SVC/HVC (both states) and SMC64: RES0 \[24:16\], imm16 \[15:0\].
 pub(super) fn iss_imm16(esr: u64) -> Vec<Field> {
     vec![
         res0(esr, 24, 16),
@@ -13,7 +13,7 @@ pub(super) fn iss_imm16(esr: u64) -> Vec<Field> {
     ]
 }
 
-/// SMC32: CV [24], COND [23:20], CCKNOWNPASS [19], RES0 [18:0].
+/// SMC32: CV \[24\], COND \[23:20\], CCKNOWNPASS \[19\], RES0 \[18:0\].
 pub(super) fn iss_smc32(esr: u64) -> Vec<Field> {
     let mut v = cv_cond(esr, 2);
     v.push(flag(

@@ -158,8 +158,8 @@ pub(crate) fn describe_access_as(
     s
 }
 
-/// RES0 [24:22], Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10], Rt [9:5],
-/// CRm [4:1], Direction [0].
+/// RES0 \[24:22\], Op0 \[21:20\], Op2 \[19:17\], Op1 \[16:14\], CRn \[13:10\], Rt \[9:5\],
+/// CRm \[4:1\], Direction \[0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     vec![
         res0(esr, 24, 22),

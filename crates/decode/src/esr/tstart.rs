@@ -5,7 +5,7 @@
 use super::{reg, res0};
 use crate::field::Field;
 
-/// RES0 [24:10], Rd [9:5], RES0 [4:0].
+/// RES0 \[24:10\], Rd \[9:5\], RES0 \[4:0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     vec![res0(esr, 24, 10), reg(esr, "Rd", 9, 5), res0(esr, 4, 0)]
 }

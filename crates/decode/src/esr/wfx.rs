@@ -4,7 +4,7 @@
 use super::{cv_cond, enumerated, flag, reg, res0};
 use crate::field::Field;
 
-/// CV [24], COND [23:20], RES0 [19:10], RN [9:5], RES0 [4:3], RV [2], TI [1:0].
+/// CV \[24\], COND \[23:20\], RES0 \[19:10\], RN \[9:5\], RES0 \[4:3\], RV \[2\], TI \[1:0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
     let mut v = cv_cond(esr, 5);
     v.extend([
