@@ -66,3 +66,27 @@ pub(super) fn iss(esr: u64) -> Vec<Field> {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::esr::{decode, summary};
+
+    #[test]
+    fn fields_follow_extype() {
+        // ExType 0, Rn=30, IT=RET: a data check on RET.
+        let t = decode(0xb600_03c0);
+        assert_eq!(t.find("Rn").unwrap().value, 30);
+        assert_eq!(t.find("IT").unwrap().meaning.as_deref(), Some("RET"));
+        assert_eq!(
+            summary(0xb600_03c0),
+            "EC 0x2d GCS GCS data check exception on RET"
+        );
+        // ExType 2 (GCSSTR trap): Rvalue instead of Rn, no IT.
+        let t = decode(0xb620_0000 | (4 << 10) | (7 << 5));
+        assert_eq!(t.find("Raddr").unwrap().value, 4);
+        assert_eq!(t.find("Rvalue").unwrap().value, 7);
+        assert!(t.find("IT").is_none());
+        // ExType 1 (EXLOCK): bits 19:0 are RES0.
+        assert!(crate::esr::violates_res0(&decode(0xb610_0001)));
+    }
+}

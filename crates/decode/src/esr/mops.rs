@@ -46,3 +46,18 @@ pub(super) fn iss(esr: u64) -> Vec<Field> {
         reg(esr, "SizeReg", 4, 0),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::esr::{decode, summary};
+
+    #[test]
+    fn registers_and_options() {
+        let v = 0x9e03_0443;
+        let t = decode(v);
+        assert_eq!(t.find("WrongOption").unwrap().value, 1);
+        assert_eq!(t.find("DestReg").unwrap().value, 1);
+        assert_eq!(summary(v), "EC 0x27 MOPS CPY* Xd=1 Xs=2 Xn=3");
+        assert!(summary(v | 1 << 24).contains("SET*"));
+    }
+}

@@ -65,3 +65,21 @@ pub(super) fn iss(esr: u64) -> Vec<Field> {
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::esr::decode;
+
+    #[test]
+    fn ids_switches_to_impdef() {
+        let t = decode(0xbe00_2c11);
+        assert_eq!(
+            t.find("AET").unwrap().meaning.as_deref(),
+            Some("Recoverable state (UER)")
+        );
+        assert_eq!(t.find("IESB").unwrap().value, 1);
+        let t = decode(0xbf00_2c11);
+        assert!(t.find("AET").is_none());
+        assert_eq!(t.find("IMPDEF").unwrap().value, 0x2c11);
+    }
+}

@@ -34,3 +34,27 @@ pub(super) fn iss(esr: u64) -> Vec<Field> {
     ]);
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::esr::decode;
+
+    #[test]
+    fn ti_and_timeout_register() {
+        let t = decode(0x0600_0046);
+        assert_eq!(
+            t.find("TI").unwrap().meaning.as_deref(),
+            Some("WFIT trapped")
+        );
+        assert_eq!(t.find("RV").unwrap().value, 1);
+        assert_eq!(t.find("RN").unwrap().value, 2);
+        assert_eq!(
+            t.find("COND").unwrap().meaning.as_deref(),
+            Some("UNKNOWN (CV is 0)")
+        );
+        assert_eq!(
+            decode(0x07e0_0000).find("COND").unwrap().meaning.as_deref(),
+            Some("AL")
+        );
+    }
+}
