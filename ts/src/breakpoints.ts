@@ -9,7 +9,8 @@
  * - Virtual addresses are translated when inserted; both VA and PA are kept, so a
  *   later change of the guest's page tables cannot make us restore the wrong page.
  * - One-shot references and hit counts.
- * - Step-over on resume, all-stop: the vCPU that stopped on a breakpoint steps
+ * - Step-over on resume, all-stop: the vCPU that stopped on a breakpoint (or a
+ *   watchpoint, which fires before the access) steps
  *   alone with that breakpoint removed while the others stay stopped, then the
  *   breakpoint goes back and the real resume proceeds.
  * - removeAll restores memory and reports conflicts without stopping at the first.
@@ -122,8 +123,8 @@ export class BreakpointTable {
   private nextId = 1;
   private readonly caps: PolicyCapabilities;
   private readonly debugEnabled: boolean;
-  /** The vCPU and PC of the last stop on a code breakpoint, for step-over. */
-  private stoppedOnBreakpoint: { vcpu: number; pc: bigint } | undefined;
+  /** The vCPU of the last stop on entries of ours, and those entries, for step-over. */
+  private stoppedOn: { vcpu: number; entries: BreakpointEntry[] } | undefined;
 
   constructor(
     private readonly target: DebugTarget,
@@ -245,7 +246,7 @@ export class BreakpointTable {
         });
       }
     }
-    this.stoppedOnBreakpoint = undefined;
+    this.stoppedOn = undefined;
     return report;
   }
 
@@ -260,12 +261,11 @@ export class BreakpointTable {
    * (a sw breakpoint placed in a hw slot still stops as `swbreak`).
    */
   onStop(event: StopEvent): StopEvent {
-    this.stoppedOnBreakpoint = undefined;
+    this.stoppedOn = undefined;
     const r = event.reason;
     let hit: BreakpointEntry[] = [];
     if (r.kind === 'swbreak' || r.kind === 'hwbreak') {
       hit = this.codeAt(event.pc);
-      if (hit.length > 0) this.stoppedOnBreakpoint = { vcpu: event.vcpu, pc: event.pc };
     } else if (r.kind === 'watch') {
       const want = `watch-${r.watch}`;
       hit = this.list().filter(
@@ -276,6 +276,9 @@ export class BreakpointTable {
           r.addr < e.addr + BigInt(e.length),
       );
     }
+    // Breakpoints fire before the instruction and watchpoints before the access
+    // (Arm ARM D2.9, D2.10): resuming with them in place would stop again at once.
+    if (hit.length > 0) this.stoppedOn = { vcpu: event.vcpu, entries: hit };
     for (const e of hit) {
       e.hits++;
       if (e.oneShotRefs > 0) {
@@ -298,16 +301,18 @@ export class BreakpointTable {
   }
 
   /**
-   * Resume the target per `actions`, first stepping over the breakpoint the last
-   * stop was on (if that vCPU is resumed): remove it, step that vCPU alone while
-   * the others stay stopped, re-insert it. Resolves with the accounted stop.
+   * Resume the target per `actions`, first stepping over the breakpoint or
+   * watchpoint the last stop was on (if that vCPU is resumed): remove it, step
+   * that vCPU alone while the others stay stopped, re-insert it. Resolves with
+   * the accounted stop.
    */
   async resume(actions: readonly ResumeAction[]): Promise<StopEvent> {
-    const at = this.stoppedOnBreakpoint;
-    this.stoppedOnBreakpoint = undefined;
+    const at = this.stoppedOn;
+    this.stoppedOn = undefined;
     if (at) {
       const action = BreakpointTable.actionFor(actions, at.vcpu);
-      const lifted = action ? this.codeAt(at.pc) : [];
+      // Only what is still installed (gdb may have removed it already for its own step-over).
+      const lifted = action ? at.entries.filter((e) => this.entries.get(key(e.requested, e.addr, e.length)) === e) : [];
       if (action && lifted.length > 0) {
         for (const e of lifted) this.target.removeBreakpoint(toTarget(e));
         let stepped: StopEvent;

@@ -137,6 +137,36 @@ describe('BreakpointTable', () => {
     expect(t.hw.map((b) => b.addr)).toEqual([RAM_BASE + 4n]);
   });
 
+  test('step-over of a watchpoint: it fires before the access, so resuming must lift it once', async () => {
+    const { t, table } = setup();
+    t.program(RAM_BASE, [INSN.STR_X1_X0]);
+    t.setReg(0, 0, RAM_BASE + 0x800n);
+    t.setReg(0, 1, 0x55n);
+    table.insert({ kind: 'watch-write', addr: RAM_BASE + 0x800n, length: 8 });
+    table.insert({ kind: 'sw', addr: RAM_BASE + 0x10n });
+    const before = t.ram.readBigUInt64LE(0x800);
+    let ev = await table.resume([{ vcpu: 'all', step: false }]);
+    expect(ev).toMatchObject({ pc: RAM_BASE, reason: { kind: 'watch', watch: 'write', addr: RAM_BASE + 0x800n } });
+    expect(t.ram.readBigUInt64LE(0x800)).toBe(before); // not yet written
+    ev = await table.resume([{ vcpu: 'all', step: false }]);
+    expect(ev).toMatchObject({ pc: RAM_BASE + 0x10n, reason: { kind: 'swbreak' } });
+    expect(t.ram.readBigUInt64LE(0x800)).toBe(0x55n);
+    expect(t.watch).toHaveLength(1); // back in place
+    expect(table.find('watch-write', RAM_BASE + 0x800n, 8)?.hits).toBe(1);
+  });
+
+  test('no step-over of an entry removed meanwhile (gdb does its own step-over)', async () => {
+    const { t, table } = setup();
+    table.insert({ kind: 'sw', addr: RAM_BASE + 8n });
+    await table.resume([{ vcpu: 'all', step: false }]);
+    table.remove('sw', RAM_BASE + 8n);
+    t.resumes.length = 0;
+    const ev = await table.resume([{ vcpu: 0, step: true }]);
+    expect(ev).toMatchObject({ reason: { kind: 'step' }, pc: RAM_BASE + 12n });
+    expect(t.resumes).toHaveLength(1);
+    expect(t.sw.size).toBe(0); // not re-inserted
+  });
+
   test('no step-over when the stopped vCPU is not resumed', async () => {
     const { t, table } = setup(2);
     table.insert({ kind: 'sw', addr: RAM_BASE + 8n });

@@ -24,6 +24,8 @@ export interface RegisterDef {
   feature: string;
   /** Register group (for `info registers` / `info all-registers`). */
   group?: string;
+  /** The name the native addon's getReg/setReg take (docs/native-api.md). */
+  kvmName: string;
 }
 
 /** gdb's aarch64 core feature name. */
@@ -72,18 +74,22 @@ export const SYSTEM_REGISTERS = [
 function buildRegisters(): RegisterDef[] {
   const regs: RegisterDef[] = [];
   for (let i = 0; i < GPR_COUNT; i++) {
-    regs.push({ regnum: i, name: `x${i}`, bitsize: 64, type: 'int', feature: FEATURE_CORE, group: 'general' });
+    regs.push({ regnum: i, name: `x${i}`, bitsize: 64, type: 'int', feature: FEATURE_CORE, group: 'general', kvmName: `x${i}` });
   }
-  regs.push({ regnum: REG_SP, name: 'sp', bitsize: 64, type: 'data_ptr', feature: FEATURE_CORE, group: 'general' });
-  regs.push({ regnum: REG_PC, name: 'pc', bitsize: 64, type: 'code_ptr', feature: FEATURE_CORE, group: 'general' });
-  regs.push({ regnum: REG_CPSR, name: 'cpsr', bitsize: 32, type: 'cpsr_flags', feature: FEATURE_CORE, group: 'general' });
+  const core = { feature: FEATURE_CORE, group: 'general' };
+  regs.push({ regnum: REG_SP, name: 'sp', bitsize: 64, type: 'data_ptr', ...core, kvmName: 'sp' });
+  regs.push({ regnum: REG_PC, name: 'pc', bitsize: 64, type: 'code_ptr', ...core, kvmName: 'pc' });
+  // gdb's cpsr is PSTATE in SPSR layout, 32 bits; KVM's pstate is 64 bits (upper half RES0).
+  regs.push({ regnum: REG_CPSR, name: 'cpsr', bitsize: 32, type: 'cpsr_flags', ...core, kvmName: 'pstate' });
   for (let i = 0; i < VREG_COUNT; i++) {
-    regs.push({ regnum: REG_V0 + i, name: `v${i}`, bitsize: 128, type: 'aarch64v', feature: FEATURE_FPU, group: 'vector' });
+    const v = `v${i}`;
+    regs.push({ regnum: REG_V0 + i, name: v, bitsize: 128, type: 'aarch64v', feature: FEATURE_FPU, group: 'vector', kvmName: v });
   }
-  regs.push({ regnum: REG_FPSR, name: 'fpsr', bitsize: 32, type: 'int', feature: FEATURE_FPU, group: 'float' });
-  regs.push({ regnum: REG_FPCR, name: 'fpcr', bitsize: 32, type: 'int', feature: FEATURE_FPU, group: 'float' });
+  regs.push({ regnum: REG_FPSR, name: 'fpsr', bitsize: 32, type: 'int', feature: FEATURE_FPU, group: 'float', kvmName: 'fpsr' });
+  regs.push({ regnum: REG_FPCR, name: 'fpcr', bitsize: 32, type: 'int', feature: FEATURE_FPU, group: 'float', kvmName: 'fpcr' });
   SYSTEM_REGISTERS.forEach((name, i) => {
-    regs.push({ regnum: REG_SYS0 + i, name, bitsize: 64, type: 'uint64', feature: FEATURE_SYS, group: 'system' });
+    const sys = { feature: FEATURE_SYS, group: 'system', kvmName: name.toLowerCase() };
+    regs.push({ regnum: REG_SYS0 + i, name, bitsize: 64, type: 'uint64', ...sys });
   });
   return regs;
 }
@@ -94,6 +100,29 @@ export const AARCH64_REGISTERS: readonly RegisterDef[] = buildRegisters();
 /** Register by name (as in the table, e.g. 'pc', 'x0', 'ESR_EL1'). */
 export function registerByName(name: string): RegisterDef | undefined {
   return AARCH64_REGISTERS.find((r) => r.name === name);
+}
+
+/** Register by GDB regnum. */
+export function registerByNumber(regnum: number): RegisterDef | undefined {
+  return AARCH64_REGISTERS[regnum];
+}
+
+/** Little-endian bytes of a register value, sized for the register (target byte order). */
+export function encodeRegister(def: RegisterDef, value: bigint): Buffer {
+  const out = Buffer.alloc(def.bitsize / 8);
+  let v = BigInt.asUintN(def.bitsize, value);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** A register value from its little-endian bytes. */
+export function decodeRegister(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i] as number);
+  return v;
 }
 
 /** Total size in bytes of the `g` packet payload (all registers, in order). */

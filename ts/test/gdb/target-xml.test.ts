@@ -17,7 +17,11 @@ import {
   REG_V0,
   SYSTEM_REGISTERS,
   TARGET_XML,
+  decodeRegister,
+  encodeRegister,
+  registerByName,
 } from '../../src/gdb/aarch64';
+import { loadNative } from '../../src/binding';
 
 const GDB = '/usr/bin/gdb-multiarch';
 
@@ -93,5 +97,32 @@ describe('target.xml', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('register values', () => {
+  test('encode little-endian at the register size, and back', () => {
+    const pc = registerByName('pc');
+    const cpsr = registerByName('cpsr');
+    const v0 = registerByName('v0');
+    if (!pc || !cpsr || !v0) throw new Error('missing registers');
+    expect(encodeRegister(pc, 0x0102030405060708n).toString('hex')).toBe('0807060504030201');
+    expect(encodeRegister(cpsr, 0x1_0000_03c5n).toString('hex')).toBe('c5030000'); // 32 bits kept
+    const q = (1n << 127n) | 0xabn;
+    expect(encodeRegister(v0, q)).toHaveLength(16);
+    expect(decodeRegister(encodeRegister(v0, q))).toBe(q);
+  });
+
+  test('every register maps to a name the native addon accepts', () => {
+    let names: string[];
+    try {
+      const native = loadNative() as { kvmRegisterNames?: () => string[] };
+      if (!native.kvmRegisterNames) throw new Error('addon has no kvmRegisterNames');
+      names = native.kvmRegisterNames();
+    } catch (e) {
+      console.log(`skipped: native addon not loadable (${e instanceof Error ? e.message : String(e)})`);
+      return;
+    }
+    expect(AARCH64_REGISTERS.map((r) => r.kvmName).sort()).toEqual([...names].sort());
   });
 });
