@@ -33,9 +33,10 @@ export interface NativeVm {
     vcpu: number,
     opts: { singleStep?: boolean; hwBreakpoints?: HwBreakpoint[]; watchpoints?: Watchpoint[] },
   ): void;
-  insertSwBreakpoint(addr: bigint, opts?: unknown): void;
+  insertSwBreakpoint(gpa: bigint): void;
   removeSwBreakpoint(addr: bigint): void;
-  removeAll(): void;
+  removeAll(): unknown;
+  reinjections?(vcpu: number): number;
   run(vcpu: number, opts?: unknown): Promise<unknown>;
   stop(vcpu: number): void;
   close(): void;

@@ -76,9 +76,10 @@ test('MMU on (test-built tables): breakpoint by virtual address', () =>
     expectEq(g.readU64(g.sym('result')), BigInt(CALLS * 7), 'result');
   }));
 
-// By-VA insertion: the addon translates through vCPU 0's stage-1 tables at insert time.
+// By VA: the addon walks vCPU 0's stage-1 tables (translate) and patches the PA it maps to.
 function insertByVa(g: GuestVm, va: bigint): void {
-  g.vm.insertSwBreakpoint(va, { vcpu: 0, virtual: true });
+  if (!g.vm.translate) throw new Error('addon has no translate()');
+  g.vm.insertSwBreakpoint(g.vm.translate(0, va).pa);
 }
 function removeByVa(g: GuestVm, va: bigint): void {
   if (!g.vm.translate) throw new Error('addon has no translate()');

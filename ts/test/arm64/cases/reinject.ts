@@ -21,4 +21,7 @@ test("guest's own brk #0x123 is re-injected to its vector and it continues", () 
     expectEq(g.readU64(rec + 16n), 1n, 'guest sync exceptions');
     expectEq(g.readU64(rec + 24n), CONTINUED, 'guest continued past its BRK');
     expectEq(g.readU64(rec + 32n), 0n, 'unexpected vector taken (1 + offset)');
+    // and it went through us: the host re-injected exactly one exception
+    if (!g.vm.reinjections) throw new Error('addon has no reinjections()');
+    expectEq(g.vm.reinjections(0), 1, 'host re-injections');
   }));
