@@ -103,6 +103,9 @@ export interface BreakpointTableOptions {
   debugEnabled?: boolean;
 }
 
+/** gdb/Linux SIGINT: what an interrupted resume reports. */
+const SIGINT = 2;
+
 function key(kind: BreakpointKind, addr: bigint, length: number): string {
   return isWatchKind(kind) ? `${kind}:${addr.toString(16)}:${length}` : `${kind}:${addr.toString(16)}`;
 }
@@ -125,6 +128,8 @@ export class BreakpointTable {
   private readonly debugEnabled: boolean;
   /** The vCPU of the last stop on entries of ours, and those entries, for step-over. */
   private stoppedOn: { vcpu: number; entries: BreakpointEntry[] } | undefined;
+  /** An interrupt arrived during this resume (it may land on the step-over step). */
+  private interruptRequested = false;
 
   constructor(
     private readonly target: DebugTarget,
@@ -295,6 +300,12 @@ export class BreakpointTable {
     return event;
   }
 
+  /** Interrupt a running resume (Ctrl-C); safe during a step-over. */
+  interrupt(): void {
+    this.interruptRequested = true;
+    this.target.interrupt();
+  }
+
   /** The action that applies to `vcpu` (the first that names it), if any. */
   private static actionFor(actions: readonly ResumeAction[], vcpu: number): ResumeAction | undefined {
     return actions.find((a) => a.vcpu === vcpu || a.vcpu === 'all');
@@ -307,6 +318,7 @@ export class BreakpointTable {
    * the accounted stop.
    */
   async resume(actions: readonly ResumeAction[]): Promise<StopEvent> {
+    this.interruptRequested = false;
     const at = this.stoppedOn;
     this.stoppedOn = undefined;
     if (at) {
@@ -325,6 +337,10 @@ export class BreakpointTable {
           }
         }
         if (action.step || stepped.reason.kind !== 'step') return this.onStop(stepped);
+        if (this.interruptRequested) {
+          // The interrupt was spent on the step: stop here rather than run on.
+          return this.onStop({ ...stepped, reason: { kind: 'signal', signal: SIGINT } });
+        }
       }
     }
     return this.onStop(await this.target.resume(actions));

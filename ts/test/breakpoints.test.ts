@@ -167,6 +167,19 @@ describe('BreakpointTable', () => {
     expect(t.sw.size).toBe(0); // not re-inserted
   });
 
+  test('an interrupt during the step-over step is not lost', async () => {
+    const { t, table } = setup();
+    t.program(RAM_BASE + 0x20n, [INSN.NOP, INSN.B_BACK2]);
+    table.insert({ kind: 'sw', addr: RAM_BASE + 0x10n });
+    await table.resume([{ vcpu: 'all', step: false }]);
+    const running = table.resume([{ vcpu: 'all', step: false }]);
+    table.interrupt(); // lands while vCPU 0 steps over the breakpoint
+    const ev = await running;
+    expect(ev.reason).toEqual({ kind: 'signal', signal: 2 });
+    expect(t.resumes.length).toBe(2); // the real resume never started
+    expect(t.sw.size).toBe(1);
+  });
+
   test('no step-over when the stopped vCPU is not resumed', async () => {
     const { t, table } = setup(2);
     table.insert({ kind: 'sw', addr: RAM_BASE + 8n });

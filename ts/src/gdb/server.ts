@@ -184,7 +184,7 @@ export class GdbServer extends EventEmitter {
         if (this.lastSent && !this.noAck) out.push(this.lastSent);
         return;
       case 'interrupt':
-        if (this.running) this.target.interrupt();
+        if (this.running) this.table.interrupt();
         return;
       case 'invalid':
         this.log(`invalid packet: ${ev.detail}`);
