@@ -35,8 +35,9 @@ impl Default for Tally {
     }
 }
 
-/// Classifies every `step`th low half of each EC in `ecs`, checking that the
-/// batch word equals `classify(v).pack()` and agrees with the structured form.
+/// Classifies every `step`th low half of each EC in `ecs`: every batch word
+/// must equal `classify(v).pack()`, and every 61st must agree field by field
+/// with the structured `Classification`.
 fn tally(ecs: impl Iterator<Item = u64>, step: u64) -> Tally {
     const CHUNK: usize = 1 << 16;
     let mut t = Tally::default();
@@ -52,23 +53,51 @@ fn tally(ecs: impl Iterator<Item = u64>, step: u64) -> Tally {
                 low += step;
             }
             classify_batch(&vals[..n], &mut out[..n]);
+            // Branch-free agreement check over the whole chunk; find the
+            // offender only when something differs.
+            let mut diff = 0u32;
             for (&v, &p) in vals[..n].iter().zip(&out[..n]) {
-                let c = classify(v);
-                if c.pack() != p {
-                    panic!("{v:#x}: pack {:#x} != batch {p:#x}", c.pack());
+                diff |= classify(v).pack() ^ p;
+            }
+            if diff != 0 {
+                for (&v, &p) in vals[..n].iter().zip(&out[..n]) {
+                    let c = classify(v);
+                    assert_eq!(c.pack(), p, "{v:#x}: pack() != batch word, {c:?}");
                 }
-                if p & 0x3f != c.ec as u32 || (p >> 6) & 1 != c.il as u32 {
-                    panic!("{v:#x}: packed EC/IL {p:#x} disagree with {c:?}");
-                }
-                t.ec_hist[c.ec as usize] += 1;
-                t.kind_hist[((p >> 8) & 0xf) as usize] += 1;
+            }
+            for &p in &out[..n] {
+                let kind = (p >> 8) & 0xf;
+                t.ec_hist[(p & 0x3f) as usize] += 1;
+                t.kind_hist[kind as usize] += 1;
                 t.wnr_set += ((p >> 12) & 1) as u64;
+                t.wpt_valid += ((p >> 15) & 1) as u64;
+                let is_brk = 0u32.wrapping_sub((kind == KIND_BRK64 as u32) as u32);
+                t.brk_comment_sum += ((p >> 16) & is_brk) as u64;
+            }
+            // The structured form against the packed word, every 61st value.
+            for (&v, &p) in vals[..n].iter().zip(&out[..n]).step_by(61) {
+                let c = classify(v);
+                assert_eq!(
+                    (c.ec as u32, c.il as u32),
+                    (p & 0x3f, (p >> 6) & 1),
+                    "{v:#x}"
+                );
+                assert_eq!(c.debug.kind() as u32, (p >> 8) & 0xf, "{v:#x}");
+                assert_eq!(c.iss, v as u32 & 0x1ff_ffff);
                 match c.debug {
-                    DebugEvent::Brk64 { comment } => {
-                        assert_eq!(p >> 16, comment as u32);
-                        t.brk_comment_sum += comment as u64
+                    DebugEvent::Brk64 { comment } | DebugEvent::Bkpt32 { comment } => {
+                        assert_eq!(p >> 16, comment as u32, "{v:#x}")
                     }
-                    DebugEvent::Watchpoint { wpt: Some(_), .. } => t.wpt_valid += 1,
+                    DebugEvent::Watchpoint { wpt, wnr, .. } => {
+                        assert_eq!(
+                            wpt.map(|n| n as u32),
+                            ((p >> 15) & 1 == 1).then_some(p >> 16)
+                        );
+                        assert_eq!(wnr as u32, (p >> 12) & 1, "{v:#x}");
+                    }
+                    DebugEvent::SoftwareStep { ex, .. } => {
+                        assert_eq!(ex as u32, (p >> 14) & 1, "{v:#x}")
+                    }
                     _ => {}
                 }
             }
