@@ -3,4 +3,5 @@
 #![deny(clippy::all)]
 
 pub mod decode;
+mod fast;
 mod kvm;
