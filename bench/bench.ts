@@ -62,7 +62,8 @@ function machine(): string {
   } catch {
     /* not Linux: keep 'unknown CPU' */
   }
-  return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()} ${os.arch()}, node ${process.version}`;
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  return `${cpu}, ${os.cpus().length} cores (load average ${load} at start), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()} ${os.arch()}, node ${process.version}`;
 }
 
 interface RustResult {
@@ -100,6 +101,22 @@ interface WasmExtras {
   wasmMemory?: () => { buffer: ArrayBuffer };
 }
 const wasmExtras = require(host.wasmPath()) as WasmExtras;
+/** The native-only raw Node-API classify (crates/node/src/fast.rs), when built. */
+const classifyFast = (native.api as unknown as { classifyFast?: (lo: number, hi: number) => number }).classifyFast;
+
+const U64_MAX = (1n << 64n) - 1n;
+const U32_MAX = 0xffff_ffffn;
+/**
+ * The halves() fast path proposed for ts/src/decode.ts (a bench-local copy so
+ * its effect can be measured): range checks are BigInt comparisons, which do
+ * not allocate, and a value that fits 32 bits (every real KVM syndrome so
+ * far) needs no BigInt arithmetic at all.
+ */
+function proposedHalves(v: bigint): [number, number] {
+  if (v >= 0n && v <= U32_MAX) return [Number(v), 0];
+  if (v < 0n || v > U64_MAX) throw new RangeError(`0x${v.toString(16)} outside 0..2^64-1`);
+  return [Number(BigInt.asUintN(32, v)), Number(v >> 32n)];
+}
 const wasmNames = host.classNames(wasm);
 
 // Classification: the TS baseline gives the expected words; both builds must agree.
@@ -193,6 +210,18 @@ function classifyHost(b: Backend): () => void {
     }
   };
 }
+function classifyProposedHost(classifyFn: (lo: number, hi: number) => number, names: readonly string[]): () => void {
+  return () => {
+    for (let n = 0; n < RING; n++) {
+      i = (i + 1) & RING_MASK;
+      const [lo, hi] = proposedHalves(ringBig[i]!);
+      const c = host.unpackClassification(classifyFn(lo, hi), names);
+      if (c.packed !== expPack[i] || c.className !== expName[i]) {
+        throw new Mismatch('proposed host classify', ringBig[i]!, c.packed, expPack[i]);
+      }
+    }
+  };
+}
 function classifyBaseline(): void {
   for (let n = 0; n < RING; n++) {
     i = (i + 1) & RING_MASK;
@@ -238,6 +267,17 @@ add({ workload: 'classify', impl: 'native', label: 'native classify(lo,hi) + unp
 add({ workload: 'classify', impl: 'wasm', label: 'wasm classify(lo,hi) + unpack', opsPerCall: RING, fn: classifyRaw(wasm.api, wasmNames) });
 add({ workload: 'classify', impl: 'native', label: 'native host classify(bigint)', opsPerCall: RING, fn: classifyHost(native) });
 add({ workload: 'classify', impl: 'wasm', label: 'wasm host classify(bigint)', opsPerCall: RING, fn: classifyHost(wasm) });
+if (classifyFast !== undefined) {
+  for (let k = 0; k < RING; k++) {
+    const got = classifyFast(LO[k]!, HI[k]!);
+    if (got !== expPack[k]) throw new Mismatch('classifyFast (vs TS baseline)', ringBig[k]!, got, expPack[k]);
+  }
+  add({ workload: 'classify', impl: 'native', label: 'native classifyFast(lo,hi) + unpack', opsPerCall: RING, fn: classifyRaw({ ...native.api, classify: classifyFast }, nativeNames) });
+  add({ workload: 'classify', impl: 'native', label: 'native proposed host classify(bigint), classifyFast', opsPerCall: RING, fn: classifyProposedHost(classifyFast, nativeNames) });
+} else {
+  console.log('native addon has no classifyFast (older build): raw Node-API path not measured');
+}
+add({ workload: 'classify', impl: 'wasm', label: 'wasm proposed host classify(bigint)', opsPerCall: RING, fn: classifyProposedHost(wasm.api.classify, wasmNames) });
 add({ workload: 'classify', impl: 'ts', label: 'TS baseline classifyTs(lo,hi)', opsPerCall: RING, fn: classifyBaseline });
 add({ workload: 'batch', impl: 'native', label: 'native classifyBatch', opsPerCall: BATCH, ...batchTask('native batch', native.api.classifyBatch) });
 add({ workload: 'batch', impl: 'wasm', label: 'wasm classifyBatch', opsPerCall: BATCH, ...batchTask('wasm batch', wasm.api.classifyBatch) });
@@ -330,7 +370,7 @@ async function main(): Promise<void> {
     batch: ns.get('TS baseline (u32 word view)'),
   };
   const title: Record<Workload, string> = {
-    tree: '1a. one value -> FULL FIELD TREE as a JS object',
+    tree: `1a. one value -> FULL FIELD TREE as a JS object (JSON ${Math.round(expJsonLen.reduce((a, b) => a + b, 0) / RING)} chars on average)`,
     json: '1a\'. one value -> full field tree as JSON text (no parse)',
     classify: '1b. one value -> FAST CLASSIFICATION object (classify -> object)',
     batch: '2. batch classify, 1,000,000 values, BigUint64Array -> Uint32Array (ns per value)',
@@ -358,11 +398,14 @@ async function main(): Promise<void> {
     ['native classify(lo,hi) + unpack', TARGET_SINGLE_NATIVE_NS],
     ['wasm classify(lo,hi) + unpack', TARGET_SINGLE_WASM_NS],
     ['native host classify(bigint)', TARGET_SINGLE_NATIVE_NS],
+    ['native classifyFast(lo,hi) + unpack', TARGET_SINGLE_NATIVE_NS],
+    ['native proposed host classify(bigint), classifyFast', TARGET_SINGLE_NATIVE_NS],
+    ['wasm proposed host classify(bigint)', TARGET_SINGLE_WASM_NS],
     ['wasm host classify(bigint)', TARGET_SINGLE_WASM_NS],
     ['native decodeJson + JSON.parse', TARGET_SINGLE_NATIVE_NS],
     ['wasm decodeJson + JSON.parse', TARGET_SINGLE_WASM_NS],
   ];
-  for (const [label, limit] of single) verdict(`single structured decode, ${label}`, ns.get(label)!, limit, 'ns');
+  for (const [label, limit] of single) if (ns.has(label)) verdict(`single structured decode, ${label}`, ns.get(label)!, limit, 'ns');
   for (const label of ['native classifyBatch', 'wasm classifyBatch', 'wasm BatchBuffer (values already in wasm memory)']) {
     if (!ns.has(label)) continue;
     verdict(`batch ${label} vs Rust loop`, ns.get(label)! / rustNs.batch, TARGET_BATCH_VS_RUST, 'x');
