@@ -110,7 +110,8 @@ read -r PASSED FAILED < <(parse $w_rust $w_node $w_gdb "$NBINS")
 
 echo
 echo "##### lane summary"
-grep -E 'LANE-BENCH|BENCH:' "$LOG" | sed -E 's/^\[guest +[0-9.]+\] /  /' || true
+sed -E 's/^\[guest +[0-9.]+\] //' "$LOG" | sed -n '/^LANE-BENCH-BEGIN/,/^LANE-BENCH-END/p; /^BENCH:/p' |
+	grep -v '^LANE-BENCH' | sed 's/^/  /' || true
 printf '  %s\n' "${LANE_TIMES[@]}"
 printf '  %-40s %7.1f s\n' "total" "$(echo "$(now) - $T_ALL" | bc)"
 echo "  console log: $LOG"
