@@ -44,6 +44,24 @@ const VECTOR_ENTRY: u64 = 0x80;
 /// Size of the vector table.
 const VECTOR_TABLE: u64 = 0x800;
 
+/// MSR (register) class: `1101 0101 0001 ...` (Arm ARM C6.2.230), any system register.
+pub const MSR_REG_MASK: u32 = 0xfff0_0000;
+/// Its fixed bits.
+pub const MSR_REG: u32 = 0xd510_0000;
+
+/// Whether `insn` writes a system register (it may change the translation regime).
+pub fn is_msr_register(insn: u32) -> bool {
+    insn & MSR_REG_MASK == MSR_REG
+}
+
+/// Whether stepping `insn` may clear PSTATE.I or F: `MSR DAIFClr` with I or
+/// F in its immediate, `MSR DAIF, Xt`, or an exception return.
+pub fn may_unmask(insn: u32) -> bool {
+    (insn & MSR_IMM_MASK == MSR_DAIFCLR && crm_to_if(insn) != 0)
+        || msr_daif_rt(insn).is_some()
+        || matches!(insn, ERET | ERETAA | ERETAB)
+}
+
 /// If `insn` is `MSR DAIF, Xt`: Rt.
 pub fn msr_daif_rt(insn: u32) -> Option<u8> {
     (insn & RT_MASK == MSR_DAIF_REG).then_some((insn & 0x1f) as u8)
@@ -174,6 +192,23 @@ mod tests {
         // Inside the table but not on an entry: a normal step of handler code.
         let m = StepMask::new(EL1H, Some(ADD));
         assert_eq!(m.restore(EL1H | IF, VBAR + 0x204, VBAR, None), Some(EL1H));
+    }
+
+    #[test]
+    fn what_may_unmask_and_what_writes_sysregs() {
+        assert!(may_unmask(MSR_DAIFCLR | (2 << 8)), "daifclr #2 clears I");
+        assert!(
+            !may_unmask(MSR_DAIFCLR | (8 << 8)),
+            "daifclr #8 clears D only"
+        );
+        assert!(!may_unmask(MSR_DAIFSET | (3 << 8)));
+        assert!(may_unmask(MSR_DAIF_REG | 5));
+        assert!(may_unmask(ERET) && may_unmask(ERETAA));
+        assert!(!may_unmask(ADD));
+        // msr sctlr_el1, x0 = 0xd5181000; msr ttbr0_el1, x1 = 0xd5182001.
+        assert!(is_msr_register(0xd518_1000) && is_msr_register(0xd518_2001));
+        assert!(!is_msr_register(0xd538_1000), "mrs");
+        assert!(!is_msr_register(ADD));
     }
 
     #[test]

@@ -118,6 +118,11 @@ mod aarch64_impl {
             Ok(HwVcpu { fd, run })
         }
 
+        /// The kvm-ioctls fd (see `Vm::with_raw_vcpu`).
+        pub fn raw(&mut self) -> &mut VcpuFd {
+            &mut self.fd
+        }
+
         /// KVM_ARM_VCPU_INIT again: resets every register to its reset value.
         pub fn reinit(&mut self, init: &kvm_vcpu_init) -> Result<()> {
             self.fd

@@ -104,6 +104,21 @@ struct VcpuState {
     applied: u32,
     step_mask: Option<StepMask>,
     reinjections: u64,
+    known: Known,
+}
+
+/// What the run loop knows about the vCPU without asking KVM: every question
+/// is an ioctl (KVM_GET_ONE_REG costs ~50 us in the emulated lane, as much
+/// as a fifth of a step). Valid only across our own single-steps; any
+/// register write, reset, MMIO completion, re-injection or other exit clears it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Known {
+    /// PC after the last step exit.
+    pc: Option<u64>,
+    /// Stage-1 registers (cleared when a stepped MSR may have changed them).
+    stage1: Option<Stage1Regs>,
+    /// The guest's PSTATE.I and F were both set, and nothing stepped since could clear them.
+    if_masked: bool,
 }
 
 struct VcpuSlot {
@@ -292,6 +307,7 @@ impl Vm {
         st.complete_pending_mmio(&self.shared.vcpus[vcpu as usize].kicker)?;
         self.shared.reinit(&mut st, vcpu)?;
         st.step_mask = None;
+        st.known = Known::default();
         st.hw.set(Reg::u64(REG_PSTATE), ENTRY_PSTATE as u128)?;
         st.hw.set(Reg::u64(REG_PC), entry as u128)
     }
@@ -487,6 +503,20 @@ impl Vm {
         Ok(())
     }
 
+    /// Escape hatch for benchmarks and experiments: `f` gets the vCPU's raw
+    /// kvm-ioctls fd (a pending MMIO is completed first). Whatever `f` does to
+    /// the vCPU is not tracked by this crate (debug state, step masks).
+    #[cfg(target_arch = "aarch64")]
+    pub fn with_raw_vcpu<R>(
+        &self,
+        vcpu: u32,
+        f: impl FnOnce(&mut kvm_ioctls::VcpuFd) -> R,
+    ) -> Result<R> {
+        let (slot, mut st) = self.shared.idle(vcpu)?;
+        st.complete_pending_mmio(&slot.kicker)?;
+        Ok(f(st.hw.raw()))
+    }
+
     /// Stops a running vCPU: its run returns [`VmExit::Interrupted`] promptly.
     /// A no-op when it is not running.
     pub fn stop(&self, vcpu: u32) -> Result<()> {
@@ -607,6 +637,7 @@ impl VcpuState {
             applied: 0,
             step_mask: None,
             reinjections: 0,
+            known: Known::default(),
         }
     }
 
@@ -614,7 +645,8 @@ impl VcpuState {
         Ok(self.hw.get(Reg::u64(id))? as u64)
     }
 
-    fn set64(&self, id: u64, v: u64) -> Result<()> {
+    fn set64(&mut self, id: u64, v: u64) -> Result<()> {
+        self.known = Known::default();
         self.hw.set(Reg::u64(id), v as u128)
     }
 
@@ -636,6 +668,7 @@ impl VcpuState {
     }
 
     fn set(&mut self, reg: Reg, v: u128) -> Result<()> {
+        self.known = Known::default();
         match reg.id {
             REG_SP_CURRENT => {
                 let p = self.get64(REG_PSTATE)?;
@@ -660,6 +693,7 @@ impl VcpuState {
         if !self.pending_mmio {
             return Ok(());
         }
+        self.known = Known::default();
         kicker.set_immediate_exit(1);
         let r = self.hw.run();
         kicker.set_immediate_exit(0);
@@ -800,20 +834,34 @@ impl Shared {
                 st.hw.set_guest_debug(control, &st.hw_regs)?;
                 st.applied = control;
             }
-            if st.want.single_step && st.step_mask.is_none() {
-                let p = st.get64(REG_PSTATE)?;
-                if p & (PSTATE_I | PSTATE_F) != PSTATE_I | PSTATE_F {
-                    let pc = st.get64(REG_PC)?;
-                    let insn = self.fetch_insn(st, pc);
-                    st.step_mask = Some(StepMask::new(p, insn));
-                    st.set64(REG_PSTATE, p | PSTATE_I | PSTATE_F)?;
+            let mut stepped: Option<u32> = None;
+            if !st.want.single_step {
+                st.known = Known::default();
+            } else if st.step_mask.is_none() {
+                // Fast path: I and F known to be masked by the guest itself and the
+                // next instruction cannot unmask them: nothing to do, no ioctl.
+                stepped = self.known_insn(st);
+                let fast = st.known.if_masked && stepped.is_some_and(|i| !step::may_unmask(i));
+                if !fast {
+                    let p = st.get64(REG_PSTATE)?;
+                    if p & (PSTATE_I | PSTATE_F) == PSTATE_I | PSTATE_F {
+                        st.known.if_masked = true;
+                    } else {
+                        let pc = st.get64(REG_PC)?;
+                        let insn = self.fetch_insn(st, pc);
+                        st.set64(REG_PSTATE, p | PSTATE_I | PSTATE_F)?;
+                        st.step_mask = Some(StepMask::new(p, insn));
+                    }
                 }
             }
             st.pending_mmio = false;
             let raw = st.hw.run()?;
             slot.kicker.set_immediate_exit(0);
             match raw {
-                RawExit::Interrupted => continue,
+                RawExit::Interrupted => {
+                    st.known = Known::default();
+                    continue;
+                }
                 RawExit::Mmio {
                     addr,
                     len,
@@ -822,6 +870,7 @@ impl Shared {
                 } => {
                     // The access is not finished: the step mask stays until it is.
                     st.pending_mmio = true;
+                    st.known = Known::default();
                     return Ok(VmExit::Mmio {
                         addr,
                         len,
@@ -846,6 +895,17 @@ impl Shared {
                     let pc = st.get64(REG_PC)?;
                     let ec = ((esr >> 26) & 0x3f) as u8;
                     let cause = self.cause(st, ec, pc);
+                    if cause == Some(DebugCause::Step) && st.step_mask.is_none() {
+                        st.known.pc = Some(pc);
+                        if stepped.is_none_or(step::is_msr_register) {
+                            st.known.stage1 = None;
+                        }
+                        if stepped.is_none() {
+                            st.known.if_masked = false;
+                        }
+                    } else {
+                        st.known = Known::default();
+                    }
                     let Some(cause) = cause else {
                         let r = self.reinject(st, esr, pc, far)?;
                         st.reinjections += 1;
@@ -865,6 +925,7 @@ impl Shared {
                     }));
                 }
                 other => {
+                    st.known = Known::default();
                     self.finish_step(st)?;
                     return Ok(match other {
                         RawExit::SystemEvent { kind, data } => VmExit::SystemEvent {
@@ -920,6 +981,24 @@ impl Shared {
             elr: d.entry.elr_el1,
             vector: d.entry.pc,
         })
+    }
+
+    /// The instruction at the known PC, through the known (or freshly read
+    /// and then kept) stage-1 registers; None when PC is not known.
+    fn known_insn(&self, st: &mut VcpuState) -> Option<u32> {
+        let pc = st.known.pc?;
+        let regs = match st.known.stage1 {
+            Some(r) => r,
+            None => {
+                let r = st.stage1().ok()?;
+                st.known.stage1 = Some(r);
+                r
+            }
+        };
+        let pa = walk::translate(&self.mem, &regs, pc).ok()?.pa;
+        let mut b = [0u8; 4];
+        self.mem.read(pa, &mut b).ok()?;
+        Some(u32::from_le_bytes(b))
     }
 
     fn fetch_insn(&self, st: &VcpuState, pc: u64) -> Option<u32> {
