@@ -8,11 +8,15 @@ import * as path from 'path';
 
 const CLI = path.resolve(__dirname, '..', 'dist', 'cli.js');
 
+/** Runs the CLI; the backend variables come only from `env` (not from the outer run). */
 function kvmDebug(args: string[], input?: string, env: NodeJS.ProcessEnv = {}) {
+  const base = { ...process.env };
+  delete base.KVM_DEBUG_BACKEND;
+  delete base.KVM_DEBUG_NATIVE;
   const r = spawnSync(process.execPath, [CLI, ...args], {
     input: input ?? '',
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: { ...base, ...env },
     timeout: 30_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
