@@ -96,6 +96,8 @@ pub enum Error {
         /// What was wrong, naming the value.
         why: String,
     },
+    /// KVM_CAP_SET_GUEST_DEBUG is absent: guests run, debugging is off.
+    NoGuestDebug,
     /// The VM was closed.
     Closed,
     /// An error of the pure decode core (breakpoint codec, patch plans).
@@ -120,6 +122,7 @@ impl Error {
             Error::NoBreakpoint { .. } => "ERR_NO_BREAKPOINT",
             Error::Translation { .. } => "ERR_TRANSLATION",
             Error::BadArgument { .. } => "ERR_BAD_ARGUMENT",
+            Error::NoGuestDebug => "ERR_NO_GUEST_DEBUG",
             Error::Closed => "ERR_VM_CLOSED",
             Error::Decode(e) => e.code(),
         }
@@ -205,6 +208,11 @@ impl fmt::Display for Error {
             }
             Error::Translation { va, why } => write!(f, "cannot translate VA {va:#x}: {why}"),
             Error::BadArgument { why } => write!(f, "bad argument: {why}"),
+            Error::NoGuestDebug => write!(
+                f,
+                "this kernel has no KVM_CAP_SET_GUEST_DEBUG: the guest runs, but breakpoints \
+                 and single-step are unavailable"
+            ),
             Error::Closed => write!(f, "the VM was closed"),
             Error::Decode(e) => e.fmt(f),
         }

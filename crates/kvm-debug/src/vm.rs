@@ -274,7 +274,7 @@ impl Vm {
 
     /// Copies `bytes` into RAM at `gpa` (all or nothing), with I-cache maintenance.
     pub fn load_image(&self, gpa: u64, bytes: &[u8]) -> Result<()> {
-        self.shared.open()?;
+        self.shared.all_idle()?;
         self.shared.mem.write_code(gpa, bytes)
     }
 
@@ -282,7 +282,7 @@ impl Vm {
     /// bytes at its physical address, the rest of `p_memsz` zeroed. Every
     /// segment is checked before anything is written. Returns the entry point.
     pub fn load_elf(&self, bytes: &[u8]) -> Result<u64> {
-        self.shared.open()?;
+        self.shared.all_idle()?;
         let segs = crate::elf::load_segments(bytes)?;
         for s in &segs.segments {
             if !self.shared.mem.is_ram(s.paddr, s.memsz.max(1)) {
@@ -339,8 +339,9 @@ impl Vm {
     }
 
     /// Writes RAM at `gpa`: all or nothing, with I-cache maintenance (it may be code).
+    /// Refused while any vCPU runs (reads are allowed: RAM is shared anyway).
     pub fn write_phys(&self, gpa: u64, bytes: &[u8]) -> Result<()> {
-        self.shared.open()?;
+        self.shared.all_idle()?;
         self.shared.mem.write_code(gpa, bytes)
     }
 
@@ -384,6 +385,9 @@ impl Vm {
     /// KVM_CAP_GUEST_DEBUG_HW_BPS / _WPS are refused with the count.
     pub fn set_guest_debug(&self, vcpu: u32, want: GuestDebug) -> Result<()> {
         let caps = &self.shared.caps;
+        if want != GuestDebug::default() && !caps.set_guest_debug {
+            return Err(Error::NoGuestDebug);
+        }
         if want.hw_breakpoints.len() > caps.hw_breakpoints as usize {
             return Err(Error::TooManyHw {
                 what: "breakpoints",
@@ -411,18 +415,26 @@ impl Vm {
 
     /// Inserts a software breakpoint at guest-physical `gpa` (BRK, via decode's patch plan).
     /// Applies to every vCPU; USE_SW_BP is switched on at each vCPU's next run.
+    /// Without KVM_CAP_SET_GUEST_DEBUG: [`Error::NoGuestDebug`] (the guest still runs).
+    /// Refused while any vCPU runs: a vCPU inside KVM_RUN without USE_SW_BP would
+    /// deliver our BRK to the guest.
     pub fn insert_sw_breakpoint(&self, gpa: u64) -> Result<()> {
-        self.shared.open()?;
+        self.shared.all_idle()?;
+        if !self.shared.caps.set_guest_debug {
+            return Err(Error::NoGuestDebug);
+        }
         lock(&self.shared.swbps).insert(&self.shared.mem, gpa)
     }
 
     /// Removes ours at `gpa`, restoring the original bytes (a Conflict if the guest rewrote it).
     pub fn remove_sw_breakpoint(&self, gpa: u64) -> Result<()> {
-        self.shared.open()?;
+        self.shared.all_idle()?;
         lock(&self.shared.swbps).remove(&self.shared.mem, gpa)
     }
 
     /// Removes every software breakpoint; conflicts are reported, not fatal.
+    /// Works even while vCPUs run (emergency paths: SIGINT, a lost client):
+    /// restoring the bytes is always better than leaving BRKs behind.
     pub fn remove_all_sw_breakpoints(&self) -> RemoveAllReport {
         lock(&self.shared.swbps).remove_all(&self.shared.mem)
     }
@@ -768,6 +780,19 @@ impl Shared {
             index: vcpu,
             count: self.vcpus.len() as u32,
         })
+    }
+
+    /// Ok if no vCPU is running.
+    fn all_idle(&self) -> Result<()> {
+        self.open()?;
+        match self
+            .vcpus
+            .iter()
+            .position(|v| v.kicker.running.load(Ordering::SeqCst))
+        {
+            Some(i) => Err(Error::VcpuRunning { vcpu: i as u32 }),
+            None => Ok(()),
+        }
     }
 
     /// The vCPU's state, if it is not running.

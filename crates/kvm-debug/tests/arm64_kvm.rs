@@ -495,6 +495,15 @@ fn stop_interrupts_a_running_vcpu_and_access_while_running_is_refused() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(vm.get_reg(0, "pc").unwrap_err().code(), "ERR_VCPU_RUNNING");
     assert_eq!(
+        vm.write_phys(base, &[0; 4]).unwrap_err().code(),
+        "ERR_VCPU_RUNNING"
+    );
+    assert_eq!(
+        vm.read_phys(base, 4).unwrap(),
+        b(0).to_le_bytes(),
+        "reads are allowed"
+    );
+    assert_eq!(
         vm.run(0, RunOptions::default()).unwrap_err().code(),
         "ERR_VCPU_RUNNING"
     );
