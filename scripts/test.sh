@@ -22,8 +22,11 @@ npx --no-install tsc -p tsconfig.test.json
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_HOST:-$PWD/target/host}"
 step "cargo fmt --check"
 cargo fmt --all --check
-step "cargo clippy -D warnings (host crates, addon, and the wasm shim checked on the host)"
-cargo clippy --release --workspace --all-targets -- -D warnings
+step "cargo clippy -D warnings (every crate; tests of the default members)"
+# The bindings' library targets only: napi-rs registers exports outside
+# cfg(test), so their test builds see every export as dead code.
+cargo clippy --release --workspace -- -D warnings
+cargo clippy --release --all-targets -- -D warnings
 step "cargo test --release (default members)"
 cargo test --release
 
