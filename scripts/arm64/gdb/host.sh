@@ -65,7 +65,9 @@ check "pc at the breakpoint"     "^\\\$1 = $(hexre "$SQUARE")\$"
 check "stepi advances by 4"      "^\\\$2 = $(hexre $((SQUARE + 4)))\$"
 check "info registers"           '^x0 +0x1 '
 check "x/4i disassembles"        'mul +x0, x0, x0|ret'
+check "hbreak is hardware"       '^Hardware assisted breakpoint [0-9]+ at '
 check "hbreak + continue stops"  "^\\\$3 = $(hexre "$ADD")\$"
+check "watch is hardware"        '^Hardware watchpoint [0-9]+: \*\(long \*\)'
 check "watch fires (old value)"  '^Old value = 0$'
 check "watch new value 385"      '^New value = 385$'
 check "detach"                   'Detaching from program|Inferior 1 .* detached'
