@@ -15,6 +15,7 @@ import './cases/hw-breakpoint';
 import './cases/watchpoint';
 import './cases/mmu';
 import './cases/mmio-psci';
+import './cases/session';
 
 async function main(): Promise<number> {
   let skip: string | undefined;
