@@ -48,6 +48,7 @@ timeout 300 gdb-multiarch -nx -batch \
 	-ex 'continue' \
 	-ex 'echo GDBCHK after-watch\n' -ex "p/d *(long *)$RESULT" \
 	-ex 'delete' \
+	-ex "set debug remote ${LANE_GDB_DEBUG:-0}" \
 	-ex 'detach' \
 	>"$LANE_OUT/logs/gdb-session.log" 2>&1
 GRC=$?
@@ -59,7 +60,7 @@ check() { # name regex (on the session log)
 	else say "GDB FAIL $1 (no /$2/)"; fail=$((fail + 1)); fi
 }
 hexre() { printf '0x0*%x' "$1"; }
-check "target remote"            'Remote debugging using'
+check "target remote"            '^0x0*40000000 in _start \(\)$'
 check "break + continue stops"   "Breakpoint 1, $(hexre "$SQUARE") in square|Breakpoint 1, square"
 check "pc at the breakpoint"     "^\\\$1 = $(hexre "$SQUARE")\$"
 check "stepi advances by 4"      "^\\\$2 = $(hexre $((SQUARE + 4)))\$"

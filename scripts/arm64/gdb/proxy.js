@@ -7,12 +7,15 @@ const [listen, target] = process.argv.slice(2).map(Number);
 net
   .createServer((client) => {
     const up = net.connect(target, '127.0.0.1');
+    // pipe() ends each side when the other ends, after flushing what is buffered (a
+    // server's last reply, e.g. the OK to gdb's detach, must not be dropped); errors
+    // tear both down.
     client.pipe(up).pipe(client);
-    const close = () => {
+    const kill = () => {
       client.destroy();
       up.destroy();
     };
-    client.on('error', close).on('close', close);
-    up.on('error', close).on('close', close);
+    client.on('error', kill);
+    up.on('error', kill);
   })
   .listen(listen, '0.0.0.0', () => console.log(`GDB-PROXY: 0.0.0.0:${listen} -> 127.0.0.1:${target}`));
