@@ -2,9 +2,12 @@
 //! exception (or an interrupt) to EL1, so that a debugger can re-inject an
 //! exception that was not its own (a guest `BRK`, an unrequested step).
 //!
-//! Follows the Arm ARM pseudocode `AArch64.TakeException()` (J1.1, shared
-//! pseudocode) and D1.3 "Exception entry"; the vector offsets are those of
-//! D1.3.2 "Exception vectors" (Table D1-7 in DDI 0487 L.a).
+//! Follows the Arm ARM pseudocode `AArch64.TakeException()` and the section
+//! "Exception entry"; the vector offsets are those of the table in "Exception
+//! vectors" (section numbers differ between issues of DDI 0487, so none are
+//! given). Cross-checked against Linux's KVM, which does the same re-injection
+//! (arch/arm64/kvm/hyp/exception.c `enter_exception64()`), and QEMU's
+//! `arm_cpu_do_interrupt_aarch64()` (target/arm/helper.c).
 //!
 //! Simplifications, all for features a KVM guest of ours does not have or
 //! that do not change the result for EL1 targets:
@@ -17,7 +20,8 @@
 
 use crate::error::Error;
 
-/// PSTATE/SPSR `M[3:0]`: exception level and stack pointer. Arm ARM C5.2.18 SPSR_EL1.
+/// PSTATE/SPSR `M[3:0]`: exception level and stack pointer. Arm ARM SPSR_EL1
+/// register description.
 pub const PSTATE_M_MASK: u64 = 0xf;
 /// PSTATE/SPSR `M[4]` (nRW): 1 = the state was AArch32.
 pub const PSTATE_NRW: u64 = 1 << 4;
@@ -39,6 +43,9 @@ pub const PSTATE_I: u64 = 1 << 7;
 pub const PSTATE_A: u64 = 1 << 8;
 /// PSTATE.D: debug exceptions masked (bit 9).
 pub const PSTATE_D: u64 = 1 << 9;
+/// PSTATE.{N,Z,C,V}, bits 31:28: the condition flags (same bits in the
+/// AArch32 SPSR format). Unchanged by exception entry.
+pub const PSTATE_NZCV: u64 = 0xf << 28;
 /// All four DAIF mask bits.
 pub const PSTATE_DAIF: u64 = PSTATE_D | PSTATE_A | PSTATE_I | PSTATE_F;
 /// PSTATE.BTYPE, bits 11:10 (FEAT_BTI).
@@ -63,7 +70,7 @@ pub const PSTATE_DIT: u64 = 1 << 24;
 pub const PSTATE_TCO: u64 = 1 << 25;
 
 /// SCTLR_EL1.SPAN, bit 23: 0 = set PSTATE.PAN on exception entry to EL1.
-/// Arm ARM D24.2 SCTLR_EL1.
+/// Arm ARM SCTLR_EL1 register description.
 pub const SCTLR_EL1_SPAN: u64 = 1 << 23;
 /// SCTLR_EL1.DSSBS, bit 44: the PSTATE.SSBS value on exception entry to EL1.
 pub const SCTLR_EL1_DSSBS: u64 = 1 << 44;
@@ -144,9 +151,9 @@ pub fn vector_offset(pstate: u64, kind: VectorKind) -> Result<u64, Error> {
 ///
 /// * SPSR_EL1 = the old PSTATE; ELR_EL1 = `state.pc` (upper half zeroed if
 ///   from AArch32); ESR_EL1 = `esr`.
-/// * PSTATE: M = EL1h, nRW = 0; D, A, I, F set; SS, IL, BTYPE, UAO cleared;
-///   PAN set if SCTLR_EL1.SPAN is 0, else kept; SSBS = SCTLR_EL1.DSSBS;
-///   DIT kept. See the module documentation for what is not modelled.
+/// * PSTATE: M = EL1h, nRW = 0; D, A, I, F set; N, Z, C, V kept; SS, IL,
+///   BTYPE, UAO cleared; PAN set if SCTLR_EL1.SPAN is 0, else kept; SSBS =
+///   SCTLR_EL1.DSSBS; DIT kept. See the module documentation for what is not modelled.
 /// * PC = VBAR_EL1 (bits 10:0 ignored) + [`vector_offset`].
 pub fn take_exception_to_el1(
     state: CpuState,
@@ -160,7 +167,10 @@ pub fn take_exception_to_el1(
     let old = state.pstate;
 
     let mut pstate = PSTATE_MODE_EL1H | PSTATE_DAIF;
-    // PAN and DIT sit at the same bits in both SPSR formats.
+    // NZCV, PAN and DIT sit at the same bits in both SPSR formats, and
+    // exception entry leaves them alone (Linux `enter_exception64()` copies
+    // N, Z, C, V from the old PSTATE too).
+    pstate |= old & PSTATE_NZCV;
     if sctlr_el1 & SCTLR_EL1_SPAN == 0 {
         pstate |= PSTATE_PAN;
     } else {
@@ -262,15 +272,21 @@ mod tests {
     #[test]
     fn pstate_rules() {
         // EL1h, interrupts unmasked, SS, IL, BTYPE, UAO, DIT, PAN=0 set as given.
-        let old = PSTATE_MODE_EL1H | PSTATE_SS | PSTATE_IL | PSTATE_BTYPE | PSTATE_UAO | PSTATE_DIT;
+        let old = PSTATE_MODE_EL1H
+            | PSTATE_SS
+            | PSTATE_IL
+            | PSTATE_BTYPE
+            | PSTATE_UAO
+            | PSTATE_DIT
+            | (0b1010 << 28);
         let e = entry(old, VectorKind::Synchronous);
         assert_eq!(e.spsr_el1, old);
         assert_eq!(e.esr_el1, ESR_BRK_123);
         assert_eq!(e.elr_el1, 0xffff_8000_1000_0abc);
-        // SPAN = 0 sets PAN; DIT kept; the rest cleared.
+        // SPAN = 0 sets PAN; DIT and the flags (N, C) kept; the rest cleared.
         assert_eq!(
             e.pstate,
-            PSTATE_MODE_EL1H | PSTATE_DAIF | PSTATE_PAN | PSTATE_DIT
+            PSTATE_MODE_EL1H | PSTATE_DAIF | PSTATE_PAN | PSTATE_DIT | (0b1010 << 28)
         );
     }
 
@@ -296,7 +312,8 @@ mod tests {
     fn from_aarch32_zeroes_elr_high_half() {
         let e = take_exception_to_el1(
             CpuState {
-                pstate: PSTATE_NRW | (1 << 5), // T32 User mode
+                // T32 User mode, Z set, IT[1:0] (bits 26:25) and GE (19:16) set.
+                pstate: PSTATE_NRW | (1 << 5) | (1 << 30) | (0b11 << 25) | (0xf << 16),
                 pc: 0xdead_0000_8000_1002,
             },
             0,
@@ -308,5 +325,7 @@ mod tests {
         assert_eq!(e.elr_el1, 0x8000_1002);
         assert_eq!(e.pc, VBAR + VECTOR_LOWER_A32);
         assert_eq!(e.pstate & PSTATE_NRW, 0);
+        // Z carries over; the AArch32-only IT, GE and T bits do not.
+        assert_eq!(e.pstate, PSTATE_MODE_EL1H | PSTATE_DAIF | (1 << 30));
     }
 }
