@@ -14,6 +14,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 
 up() { cut -d' ' -f1 /proc/uptime; }
+# A hung program fails its part instead of eating the whole qemu timeout (busybox timeout).
+PART_TIMEOUT=600
 only=all
 for a in $(cat /proc/cmdline); do
 	case $a in lane.only=*) only=${a#lane.only=} ;; esac
@@ -29,14 +31,14 @@ if want rust; then
 		[ -x "$t" ] || continue
 		n=$(basename "$t")
 		echo "LANE-RUST-BEGIN $n"
-		"$t" --test-threads=1 2>&1
+		timeout $PART_TIMEOUT "$t" --test-threads=1 2>&1
 		echo "LANE-RUST-END $n rc=$?"
 	done
 fi
 
 if want node; then
 	t0=$(up)
-	KVM_DEBUG_LANE=1 node /lane/js/test/arm64/run.js 2>&1
+	KVM_DEBUG_LANE=1 timeout $PART_TIMEOUT node /lane/js/test/arm64/run.js 2>&1
 	echo "LANE-NODE-END rc=$? seconds=$(echo "$(up) $t0" | awk '{printf "%.1f", $1-$2}')"
 fi
 
@@ -44,11 +46,11 @@ if want bench; then
 	for b in /lane/rust/bench/*; do
 		[ -x "$b" ] || continue
 		echo "LANE-BENCH-BEGIN $(basename "$b")"
-		"$b" 2>&1
+		timeout $PART_TIMEOUT "$b" 2>&1
 		echo "LANE-BENCH-END $(basename "$b") rc=$?"
 	done
 	if [ -f /lane/js/test/arm64/bench.js ]; then
-		node /lane/js/test/arm64/bench.js 2>&1
+		timeout $PART_TIMEOUT node /lane/js/test/arm64/bench.js 2>&1
 		echo "LANE-BENCH-END node rc=$?"
 	fi
 fi

@@ -31,6 +31,19 @@ for p in ${LANE_ONLY//,/ }; do
 	case $p in all | rust | node | bench | gdb) ;; *) die "LANE_ONLY: unknown part $p (rust,node,bench,gdb)" ;; esac
 done
 
+# Whatever aborts the lane (a failed setup or build, ^C), the closing line still comes.
+CLOSED=0
+on_exit() {
+	local rc=$?
+	if [ "$CLOSED" = 0 ]; then
+		echo "lane aborted (exit status $rc) before the guest results"
+		echo "0 passed, 1 failed"
+		[ "$rc" != 0 ] || rc=1
+	fi
+	exit "$rc"
+}
+trap on_exit EXIT
+
 # ---- host side: setup, build, initramfs
 skip setup || step "setup" "$HERE/setup.sh"
 if ! skip build; then
@@ -122,6 +135,7 @@ elif [ "$QRC" != 0 ]; then
 	echo "  qemu exit status $QRC"
 	FAILED=$((FAILED + 1))
 fi
+CLOSED=1
 echo "$PASSED passed, $FAILED failed"
 # a run with tests in it must have passed some (a bench-only run has no counts)
 [ "$FAILED" = 0 ] && { [ "$PASSED" -gt 0 ] || [ "$LANE_ONLY" = bench ]; }
