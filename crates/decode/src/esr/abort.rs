@@ -335,6 +335,31 @@ pub(super) fn iss_data(esr: u64) -> Vec<Field> {
     v
 }
 
+/// Instruction Abort ISS2 sub-fields (bits 55:32): RES0 but for AssuredOnly
+/// \[7\] and Overlay \[6\], relative to bit 32 ("ISS2 encoding for an
+/// exception from an Instruction Abort").
+pub(super) fn iss2_instruction(esr: u64) -> Vec<Field> {
+    const B: u8 = 32;
+    vec![
+        res0(esr, 55, B + 8),
+        flag(
+            esr,
+            "AssuredOnly",
+            B + 7,
+            "Not an AssuredOnly permission fault",
+            "Permission fault due to AssuredOnly (FEAT_THE)",
+        ),
+        flag(
+            esr,
+            "Overlay",
+            B + 6,
+            "Not an overlay permission fault",
+            "Permission fault due to Overlay permissions (FEAT_S1POE/FEAT_S2POE)",
+        ),
+        res0(esr, B + 5, B),
+    ]
+}
+
 /// Data Abort ISS2 sub-fields (bits 55:32; Linux `esr.h` "ISS2 field
 /// definitions for Data Aborts": HDBSSF 11, TnD 10, TagAccess 9, GCS 8,
 /// AssuredOnly 7, Overlay 6, DirtyBit 5, Xs 4:0, all relative to bit 32).
@@ -435,5 +460,17 @@ mod tests {
         assert_eq!(t.find("GCS").unwrap().value, 1);
         assert_eq!(t.find("Xs").unwrap().value, 5);
         assert_eq!(t.find("TnD").unwrap().value, 0);
+    }
+
+    #[test]
+    fn iss2_instruction_fields() {
+        // IABT_CUR, IFSC 0x0f (permission fault, level 3), ISS2 Overlay.
+        let v = (1u64 << 38) | (0x21 << 26) | (1 << 25) | 0x0f;
+        let t = decode(v);
+        assert_eq!(t.find("Overlay").unwrap().value, 1);
+        assert_eq!(t.find("AssuredOnly").unwrap().value, 0);
+        assert!(!crate::esr::violates_res0(&t));
+        // ISS2 bit 8 (ESR bit 40) is GCS for data aborts only: RES0 here.
+        assert!(crate::esr::violates_res0(&decode(v | 1 << 40)));
     }
 }

@@ -276,6 +276,8 @@ fn iss2(ecv: u8, esr: u64) -> Field {
     let f = Field::of("ISS2", esr, ISS2_HI, ISS2_LO);
     match ecv {
         ec::DABT_LOW | ec::DABT_CUR => f.with(abort::iss2_data(esr)),
+        ec::IABT_LOW | ec::IABT_CUR => f.with(abort::iss2_instruction(esr)),
+        ec::WATCHPT_LOW | ec::WATCHPT_CUR => f.with(debug::iss2_watchpoint(esr)),
         _ => {
             if f.value == 0 {
                 f.meaning("RES0 for this exception class")
