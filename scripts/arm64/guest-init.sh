@@ -18,7 +18,10 @@ up() { cut -d' ' -f1 /proc/uptime; }
 PART_TIMEOUT=600
 only=all
 for a in $(cat /proc/cmdline); do
-	case $a in lane.only=*) only=${a#lane.only=} ;; esac
+	case $a in
+	lane.only=*) only=${a#lane.only=} ;;
+	lane.case=*) export LANE_CASE="${a#lane.case=}" ;; # Node cases whose name contains it
+	esac
 done
 want() { [ "$only" = all ] || echo ",$only," | grep -q ",$1,"; }
 

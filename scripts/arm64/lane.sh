@@ -10,6 +10,7 @@
 # Knobs:
 #   LANE_ONLY      comma list of parts: rust,node,bench,gdb                 [all]
 #   LANE_SKIP      comma list of host steps to skip: setup,build,initramfs []
+#   LANE_CASE      only the Node cases whose name contains this (no spaces)  []
 #   LANE_TIMEOUT   seconds before qemu is killed (counts as a failure)     [1200]
 #   LANE_SMP, LANE_MEM, LANE_CPU   emulated machine                        [2, 2048, max,pauth-impdef=on]
 #   KVM_DEBUG_CACHE, LANE_OUT      see lib.sh
@@ -27,6 +28,7 @@ T_ALL=$(now)
 
 want() { [ "$LANE_ONLY" = all ] || echo ",$LANE_ONLY," | grep -q ",$1,"; }
 skip() { echo ",$LANE_SKIP," | grep -q ",$1,"; }
+case ${LANE_CASE:-} in *[[:space:]]*) die "LANE_CASE must not contain spaces (kernel command line)" ;; esac
 for p in ${LANE_ONLY//,/ }; do
 	case $p in all | rust | node | bench | gdb) ;; *) die "LANE_ONLY: unknown part $p (rust,node,bench,gdb)" ;; esac
 done
@@ -78,7 +80,7 @@ boot() {
 		-M virt,virtualization=on,gic-version=3 -cpu "$CPU" -smp "$SMP" -m "$MEM" \
 		-nographic -no-reboot -nic none ${NET[@]} \
 		-kernel "$KERNEL" -initrd "$LANE_OUT/initrd.cpio" \
-		-append "console=ttyAMA0 rdinit=/init panic=-1 quiet lane.only=$LANE_ONLY" </dev/null 2>&1 |
+		-append "console=ttyAMA0 rdinit=/init panic=-1 quiet lane.only=$LANE_ONLY ${LANE_CASE:+lane.case=$LANE_CASE}" </dev/null 2>&1 |
 		perl -MTime::HiRes=time -ne 'BEGIN { $| = 1; $s = time; open(L, ">", $ARGV[0]) or die; shift; L->autoflush(1) }
 			s/\r//g; my $l = sprintf("[guest %7.2f] %s", time - $s, $_); print $l; print L $l;' "$LOG" &
 	local qpid=$!
