@@ -24,7 +24,10 @@ pub(super) fn iss(esr: u64) -> Vec<Field> {
                     "PSTATE.BTYPE 0b01: BR-type branch from X16 or X17, or from any register \
                      in a page that is not guarded",
                 ),
-                (0b10, "PSTATE.BTYPE 0b10: BLR-type branch, from any register"),
+                (
+                    0b10,
+                    "PSTATE.BTYPE 0b10: BLR-type branch, from any register",
+                ),
                 (
                     0b11,
                     "PSTATE.BTYPE 0b11: BR-type branch from a register other than X16 or \
