@@ -13,7 +13,9 @@ const EXTYPE_EXLOCK: u64 = 1;
 const EXTYPE_STR: u64 = 2;
 
 /// RES0 \[24\], ExType \[23:20\], then per ExType:
-/// data check: RES0 \[19:15\], Raddr \[14:10\], Rn \[9:5\], IT \[4:0\];
+/// data check: RES0 \[19:10\], Rn \[9:5\], IT \[4:0\] (Raddr is defined only
+/// for the GCSSTR trap: QEMU target/arm/syndrome.h `GCS_ISS` and
+/// `syn_gcs_data_check()`, which sets Rn and IT only);
 /// EXLOCK: RES0 \[19:0\];
 /// GCSSTR trap: RES0 \[19:15\], Raddr \[14:10\], Rvalue \[9:5\], RES0 \[4:0\].
 pub(super) fn iss(esr: u64) -> Vec<Field> {
@@ -34,9 +36,12 @@ pub(super) fn iss(esr: u64) -> Vec<Field> {
     ];
     match extract(esr, 23, 20) {
         EXTYPE_DATA_CHECK => v.extend([
-            res0(esr, 19, 15),
-            reg(esr, "Raddr", 14, 10),
+            res0(esr, 19, 10),
             reg(esr, "Rn", 9, 5),
+            // IT values as QEMU's GCSInstructionType (GCSPOPCX 0b01000,
+            // GCSPOPX 0b01001). Linux esr.h has ESR_ELx_IT_GCSPOPCX 6 and
+            // ESR_ELx_IT_GCSPOPX 7 instead; we could not check the Arm ARM
+            // table itself, so 6 and 7 stay "Reserved" here.
             enumerated(
                 esr,
                 "IT",
@@ -86,6 +91,9 @@ mod tests {
         assert_eq!(t.find("Raddr").unwrap().value, 4);
         assert_eq!(t.find("Rvalue").unwrap().value, 7);
         assert!(t.find("IT").is_none());
+        // A data check has no Raddr: bits 19:10 are RES0.
+        assert!(decode(0xb600_03c0).find("Raddr").is_none());
+        assert!(crate::esr::violates_res0(&decode(0xb600_03c0 | (4 << 10))));
         // ExType 1 (EXLOCK): bits 19:0 are RES0.
         assert!(crate::esr::violates_res0(&decode(0xb610_0001)));
     }
