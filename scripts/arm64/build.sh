@@ -80,7 +80,11 @@ build_guests() {
 
 build_ts() {
 	local tsc="$ROOT/node_modules/.bin/tsc"
-	[ -x "$tsc" ] || die "no $tsc: run npm ci at the repository root"
+	if [ ! -x "$tsc" ]; then
+		log "ts: no node_modules yet: npm ci"
+		(cd "$ROOT" && npm ci --no-audit --no-fund) >&2
+	fi
+	[ -x "$tsc" ] || die "no $tsc after npm ci"
 	rm -rf "$LANE_OUT/js"
 	"$tsc" -p "$ROOT/ts/test/arm64/tsconfig.json" --outDir "$LANE_OUT/js"
 	# the host package itself (ts/dist: CLI, GDB server), for the gdb test and Session cases

@@ -81,6 +81,7 @@ export type Exit =
   | { kind: 'mmio'; addr: bigint; len: number; isWrite: boolean; data: bigint; raw: unknown }
   | { kind: 'shutdown'; raw: unknown }
   | { kind: 'reset'; raw: unknown }
+  | { kind: 'interrupted'; raw: unknown }
   | { kind: 'other'; what: string; raw: unknown };
 
 type Rec = Record<string, unknown>;
@@ -136,6 +137,7 @@ export function normalizeExit(raw: unknown): Exit {
   }
   if (kind === 'shutdown' || kind === 'systemoff' || kind === 'system_off') return { kind: 'shutdown', raw };
   if (kind === 'reset') return { kind: 'reset', raw };
+  if (kind === 'interrupted') return { kind: 'interrupted', raw };
   if (kind === 'systemevent' || kind === 'system_event' || kind === 'system-event') {
     const ev = String(pick(r, 'event', 'type', 'eventType') ?? '').toLowerCase();
     if (ev.includes('shutdown') || ev === '1') return { kind: 'shutdown', raw };

@@ -16,6 +16,7 @@ import './cases/watchpoint';
 import './cases/mmu';
 import './cases/mmio-psci';
 import './cases/session';
+import './cases/stop-and-memory';
 
 async function main(): Promise<number> {
   let skip: string | undefined;
