@@ -1,0 +1,317 @@
+/**
+ * `kvm-debug run <image> [--gdb HOST:PORT] [--gdb-unix PATH] [--allow-remote] [--wait]
+ *                [--debug require|auto|off] [--vcpus N] [--mem MiB]`
+ *
+ * Runs an arm64 guest (ELF, or a raw image loaded at RAM base 0x4000_0000) on KVM
+ * with the built-in VMM: PL011 UART at 0x0900_0000 on stdout, PSCI SYSTEM_OFF ends
+ * the run. With --gdb / --gdb-unix a GDB server serves one client at a time;
+ * --wait keeps the guest stopped at its entry until the client connects (without
+ * it the guest runs and a connecting client stops it). After the client detaches
+ * or goes away the guest runs to its end without debugging.
+ *
+ * However it ends (guest exit, detach, disconnect, gdb kill, an error, SIGINT or
+ * SIGTERM) every breakpoint is removed from guest memory first.
+ *
+ * Exit status: the guest's (0 after PSCI SYSTEM_OFF); 1 for a runtime failure or a
+ * guest fault; 2 for bad usage or a bad image; 130/143 after SIGINT/SIGTERM.
+ */
+import * as fs from 'fs';
+import { codedError, messageOf } from '../errors';
+import { DEFAULT_HOST, listen, type GdbListener } from '../gdb/tcp';
+import type { SessionEnd } from '../gdb/server';
+import type { DebugMode } from '../policy';
+import { Session } from '../session';
+import { elfProblem, isElf } from '../vmm/elf';
+import { hostProblem, loadKvm } from '../vmm/host';
+import { DEFAULT_MEM_MIB, RAM_BASE, UART_BASE } from '../vmm/memory-map';
+import type { KvmModule, KvmVm } from '../vmm/native-vm';
+import { Vmm, loadGuestImage } from '../vmm/vmm';
+import { Exit, type CliIo, type Command } from './command';
+
+const USAGE = `usage: kvm-debug run <image> [options]
+  <image>              arm64 ELF, or a raw image loaded at RAM base 0x${RAM_BASE.toString(16)}
+  --gdb HOST:PORT      serve the GDB remote protocol over TCP (default host ${DEFAULT_HOST})
+  --gdb-unix PATH      serve it on a Unix socket instead
+  --allow-remote       allow --gdb on a non-loopback address (the protocol has no authentication)
+  --wait               keep the guest stopped until the debugger connects
+  --debug MODE         require | auto | off (default auto: run without debugging if KVM cannot)
+  --vcpus N            vCPUs (default 1; the others start powered off, PSCI CPU_ON starts them)
+  --mem MiB            guest RAM (default ${DEFAULT_MEM_MIB})
+The guest's PL011 UART (0x${UART_BASE.toString(16)}) prints on stdout; PSCI SYSTEM_OFF ends the run.
+`;
+
+/** Exit status after a signal: 128 + its number (SIGINT 2, SIGTERM 15). */
+const EXIT_SIGINT = 130;
+const EXIT_SIGTERM = 143;
+/** Largest vCPU count accepted (KVM_MAX_VCPUS on arm64 is 512). */
+const MAX_VCPUS = 512;
+/** Largest port number. */
+const MAX_PORT = 65535;
+
+/** Parsed options. */
+export interface RunOptions {
+  image: string;
+  gdb?: { host: string; port: number };
+  gdbUnix?: string;
+  allowRemote: boolean;
+  wait: boolean;
+  debug: DebugMode;
+  vcpus: number;
+  memMib: number;
+}
+
+function parseHostPort(v: string): { host: string; port: number } | string {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v) ?? /^()()(\d+)$/.exec(v);
+  if (!m) return `--gdb wants HOST:PORT (e.g. 127.0.0.1:1234), got ${JSON.stringify(v)}`;
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) return `--gdb port ${m[3]} is outside 0..${MAX_PORT}`;
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? DEFAULT_HOST : host, port };
+}
+
+function positiveInt(name: string, v: string | undefined, max: number): number | string {
+  if (v === undefined || !/^\d+$/.test(v)) return `${name} wants a positive integer, got ${JSON.stringify(v ?? '')}`;
+  const n = Number(v);
+  if (n < 1 || n > max) return `${name} ${n} is outside 1..${max}`;
+  return n;
+}
+
+/** Parse the arguments; a string is the usage error. */
+export function parseRunArgs(args: string[]): RunOptions | string {
+  const o: Partial<RunOptions> & { allowRemote: boolean; wait: boolean; debug: DebugMode; vcpus: number; memMib: number } = {
+    allowRemote: false,
+    wait: false,
+    debug: 'auto',
+    vcpus: 1,
+    memMib: DEFAULT_MEM_MIB,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const raw = args[i] as string;
+    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
+    const a = eq > 0 ? raw.slice(0, eq) : raw;
+    const value = (): string | undefined => (eq > 0 ? raw.slice(eq + 1) : args[++i]);
+    switch (a) {
+      case '--gdb': {
+        const v = value();
+        const hp = parseHostPort(v ?? '');
+        if (typeof hp === 'string') return hp;
+        o.gdb = hp;
+        break;
+      }
+      case '--gdb-unix': {
+        const v = value();
+        if (!v) return '--gdb-unix wants a socket path';
+        o.gdbUnix = v;
+        break;
+      }
+      case '--allow-remote':
+        o.allowRemote = true;
+        break;
+      case '--wait':
+        o.wait = true;
+        break;
+      case '--debug': {
+        const v = value();
+        if (v !== 'require' && v !== 'auto' && v !== 'off') return `--debug wants require, auto or off, got ${JSON.stringify(v ?? '')}`;
+        o.debug = v;
+        break;
+      }
+      case '--vcpus': {
+        const n = positiveInt('--vcpus', value(), MAX_VCPUS);
+        if (typeof n === 'string') return n;
+        o.vcpus = n;
+        break;
+      }
+      case '--mem': {
+        const n = positiveInt('--mem', value(), 1 << 20);
+        if (typeof n === 'string') return n;
+        o.memMib = n;
+        break;
+      }
+      default:
+        if (a.startsWith('-') && a !== '-') return `unknown option ${a}`;
+        if (o.image !== undefined) return `one image only, got ${JSON.stringify(o.image)} and ${JSON.stringify(a)}`;
+        o.image = a;
+    }
+  }
+  if (o.image === undefined) return 'no image given';
+  if (o.gdb && o.gdbUnix !== undefined) return '--gdb and --gdb-unix are exclusive';
+  if (o.wait && !o.gdb && o.gdbUnix === undefined) return '--wait needs --gdb or --gdb-unix';
+  return o as RunOptions;
+}
+
+/** What `run` uses from the outside world (tests inject fakes). */
+export interface RunDeps {
+  /** The addon's KVM API. */
+  loadKvm(): KvmModule;
+  /** Where SIGINT/SIGTERM arrive. */
+  signals: NodeJS.EventEmitter;
+}
+
+const defaultDeps: RunDeps = { loadKvm, signals: process };
+
+function readImage(path: string): Buffer {
+  try {
+    return fs.readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw codedError('ERR_NO_IMAGE', `image ${JSON.stringify(path)} not found`);
+    if (code === 'EISDIR') throw codedError('ERR_NO_IMAGE', `image ${JSON.stringify(path)} is a directory`);
+    if (code === 'EACCES') throw codedError('ERR_NO_IMAGE', `image ${JSON.stringify(path)} is not readable (permission denied)`);
+    throw codedError('ERR_NO_IMAGE', `cannot read image ${JSON.stringify(path)}: ${messageOf(e)}`);
+  }
+}
+
+function listenError(e: unknown, where: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: address in use (EADDRINUSE); is another kvm-debug or gdbserver running? pick another port with --gdb HOST:PORT`;
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied (EACCES); ports below 1024 need root`;
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address (EADDRNOTAVAIL)`;
+  return `cannot listen on ${where}: ${messageOf(e)}`;
+}
+
+/** `run` with injectable dependencies. Resolves to the exit status. */
+export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defaultDeps): Promise<number> {
+  const say = (msg: string): void => {
+    io.stderr.write(`kvm-debug: ${msg}\n`);
+  };
+  const fail = (msg: string, code: number): number => {
+    io.stderr.write(`kvm-debug run: ${msg}\n`);
+    return code;
+  };
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(USAGE);
+    return Exit.Ok;
+  }
+  const o = parseRunArgs(args);
+  if (typeof o === 'string') return fail(`${o}\n${USAGE}`, Exit.BadInput);
+
+  // The image first: its errors do not depend on the host.
+  let bytes: Buffer;
+  try {
+    bytes = readImage(o.image);
+  } catch (e) {
+    return fail(messageOf(e), Exit.BadInput);
+  }
+  if (isElf(bytes)) {
+    const why = elfProblem(bytes);
+    if (why !== undefined) return fail(`${o.image}: bad ELF: ${why}`, Exit.BadInput);
+  } else if (bytes.length === 0) {
+    return fail(`${o.image}: empty image (0 bytes)`, Exit.BadInput);
+  }
+
+  let kvm: KvmModule;
+  try {
+    kvm = deps.loadKvm();
+  } catch (e) {
+    return fail(messageOf(e), Exit.Failure);
+  }
+  const caps = kvm.kvmCapabilities();
+  const problem = hostProblem(caps);
+  if (problem !== undefined) return fail(`cannot run ${o.image}: ${problem}`, Exit.Failure);
+
+  let vm: KvmVm;
+  try {
+    vm = kvm.Vm.create({ memMib: o.memMib, vcpus: o.vcpus });
+  } catch (e) {
+    return fail(`cannot create the VM (--mem ${o.memMib}, --vcpus ${o.vcpus}): ${messageOf(e)}`, Exit.Failure);
+  }
+  let session: Session;
+  try {
+    session = new Session({ vm, capabilities: caps, debug: o.debug, vmm: new Vmm({ uart: (b) => io.stdout.write(b) }) });
+  } catch (e) {
+    vm.close();
+    return fail(messageOf(e), Exit.Failure);
+  }
+  try {
+    loadGuestImage(vm, bytes);
+  } catch (e) {
+    await session.close();
+    return fail(`${o.image}: ${messageOf(e)}`, Exit.BadInput);
+  }
+  if (!session.debug.enabled) say(`guest debugging is off: ${session.debug.reason ?? ''}; the guest runs without it`);
+  session.on('mmio-unknown', (_u: unknown, text: string) => say(text));
+
+  let listener: GdbListener | undefined;
+  if (o.gdb || o.gdbUnix !== undefined) {
+    const where = o.gdbUnix ?? `${o.gdb?.host}:${o.gdb?.port}`;
+    try {
+      listener = await listen(session.target, {
+        ...(o.gdbUnix !== undefined ? { path: o.gdbUnix } : { host: o.gdb?.host ?? DEFAULT_HOST, port: o.gdb?.port ?? 0 }),
+        allowRemote: o.allowRemote,
+        server: { table: session.table, log: (m) => say(`gdb: ${m}`) },
+      });
+    } catch (e) {
+      await session.close();
+      return fail(listenError(e, where), (e as { code?: string }).code === 'ERR_REMOTE_BIND' ? Exit.BadInput : Exit.Failure);
+    }
+    const a = listener.address();
+    const shown = typeof a === 'string' ? a : `${a.address}:${a.port}`;
+    say(`GDB server on ${shown}${o.wait ? '; waiting for the debugger' : ''} (gdb-multiarch -ex 'target remote ${shown}')`);
+  }
+
+  const onSignal = (sig: NodeJS.Signals): void => {
+    say(`${sig}: stopping the guest and removing breakpoints`);
+    session.kill(`${sig} received`, sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM);
+  };
+  deps.signals.on('SIGINT', onSignal);
+  deps.signals.on('SIGTERM', onSignal);
+
+  try {
+    const result = await new Promise<{ code: number; detail: string }>((resolve) => {
+      let handover = false;
+      let freeRunning = false;
+      session.once('exit', (e: { code: number; detail: string }) => resolve(e));
+      const free = (): void => {
+        if (freeRunning) return;
+        freeRunning = true;
+        session.runToEnd(() => handover).then(
+          (r) => {
+            freeRunning = false;
+            if (r) resolve(r);
+          },
+          (e: unknown) => {
+            freeRunning = false;
+            resolve(session.kill(`the run failed: ${messageOf(e)}`));
+          },
+        );
+      };
+      if (listener) {
+        listener.on('connect', () => {
+          say('debugger connected');
+          if (freeRunning) {
+            handover = true;
+            session.interruptRaw();
+          }
+        });
+        listener.on('refused', () => say('a second debugger was refused: one client at a time'));
+        listener.on('session-end', (info: SessionEnd) => {
+          const c = info.report.conflicts.length;
+          say(`debugger ${info.reason}: ${info.report.removed.length} breakpoint(s) removed${c ? `, ${c} conflict(s)` : ''}`);
+          if (info.reason === 'detach' || info.reason === 'disconnect') {
+            // After the reply in flight (OK to D) went out: the listener's close drops the client.
+            setImmediate(() => void listener?.close());
+            handover = false;
+            void session.idle().then(free);
+          }
+        });
+      }
+      if (!listener || !o.wait) free();
+    });
+    say(`guest exited with status ${result.code}: ${result.detail}`);
+    return result.code;
+  } finally {
+    deps.signals.off('SIGINT', onSignal);
+    deps.signals.off('SIGTERM', onSignal);
+    if (listener) await listener.close();
+    const report = await session.close();
+    for (const err of report.errors) say(`cleanup: ${err}`);
+  }
+}
+
+/** The `run` subcommand. */
+export const command: Command = {
+  summary: 'run an arm64 guest on KVM, optionally under a GDB server (--gdb)',
+  usage: USAGE,
+  run: (args, io) => runCommand(args, io),
+};
