@@ -13,7 +13,7 @@
 //!   "Instruction endianness" (AArch32).
 //! * BE-32 (the Armv6/v7 word-invariant big-endian of `SCTLR.B == 1`) does
 //!   not exist in Armv8 AArch32: `SCTLR.B` was removed (bit 7 is now `ITD`,
-//!   Arm ARM G8 SCTLR), so it is not supported here.
+//!   the AArch32 SCTLR register description), so it is not supported here.
 //!
 //! T32 `BKPT` is a 16-bit instruction: it is two little-endian bytes.
 
@@ -29,11 +29,11 @@ pub const A64_EXCEPTION_MASK: u32 = 0xffe0_001f;
 /// Bit position of imm16 in A64 `BRK`/`HLT`. Arm ARM C6.2 "BRK".
 pub const A64_IMM16_SHIFT: u32 = 5;
 /// A32 `BKPT #imm16`, cond = AL (0b1110): `0xe120_0070 | imm12 << 8 | imm4`.
-/// Arm ARM F5.1 "BKPT", encoding A1. Any cond other than AL is UNPREDICTABLE.
+/// Arm ARM "BKPT" (T32 and A32 base instruction descriptions), encoding A1. Any cond other than AL is UNPREDICTABLE.
 pub const BKPT32: u32 = 0xe120_0070;
 /// Mask of the fixed bits of A32 `BKPT` (cond included; imm12 at 19:8, imm4 at 3:0).
 pub const BKPT32_MASK: u32 = 0xfff0_00f0;
-/// T32 `BKPT #imm8`: `0xbe00 | imm8`. Arm ARM F5.1 "BKPT", encoding T1.
+/// T32 `BKPT #imm8`: `0xbe00 | imm8`. Arm ARM "BKPT", encoding T1.
 pub const BKPT16: u16 = 0xbe00;
 /// Mask of the fixed bits of T32 `BKPT`.
 pub const BKPT16_MASK: u16 = 0xff00;
@@ -119,7 +119,7 @@ impl BreakpointKind {
     }
 
     /// The alignment an instruction address must have: 4 for A64 and A32,
-    /// 2 for T32 (Arm ARM D1.3.5 PC alignment checking; AArch32 PC alignment).
+    /// 2 for T32 (Arm ARM "PC alignment checking", AArch64 and AArch32).
     pub fn alignment(self) -> u64 {
         self.size() as u64
     }

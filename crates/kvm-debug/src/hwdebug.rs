@@ -4,9 +4,13 @@
 //!
 //! KVM copies these values into the hardware registers while the vCPU runs
 //! (arch/arm64/kvm/debug.c, `external_debug_state`) without checking them,
-//! so they must be right here. Register layouts: Arm ARM D24.3
-//! DBGBCR<n>_EL1, DBGBVR<n>_EL1, DBGWCR<n>_EL1, DBGWVR<n>_EL1; matching
-//! rules: D2.8 "Breakpoint exceptions" and D2.9 "Watchpoint exceptions".
+//! so they must be right here. Register layouts: the Arm ARM's debug register
+//! descriptions DBGBCR<n>_EL1, DBGBVR<n>_EL1, DBGWCR<n>_EL1, DBGWVR<n>_EL1;
+//! matching rules: chapter D2 (AArch64 self-hosted debug), sections
+//! "Breakpoint exceptions" and "Watchpoint exceptions". Field positions
+//! checked against QEMU's `DBGBCR`/`DBGWCR` fields and its
+//! `insert_hw_breakpoint()`/`insert_hw_watchpoint()` (target/arm/kvm64.c),
+//! which make the same choices.
 //!
 //! Our choices, as QEMU's KVM gdbstub (target/arm/kvm64.c) makes them:
 //! enabled, unlinked, matching at EL1 and EL0 (PMC/PAC = 0b11, HMC = 0,
@@ -21,8 +25,8 @@ pub const KVM_ARM_MAX_DBG_REGS: usize = 16;
 /// DBGBCR/DBGWCR.E, bit 0: enabled.
 pub const DBGXCR_E: u64 = 1 << 0;
 /// DBGBCR.PMC / DBGWCR.PAC, bits 2:1 = 0b11: EL1 and EL0 (with HMC = 0,
-/// SSC = 0b00). Arm ARM D2.8.2 table "Summary of breakpoint HMC, SSC, and
-/// PxC controls".
+/// SSC = 0b00). Arm ARM table "Summary of breakpoint HMC, SSC, and PxC
+/// controls".
 pub const DBGXCR_EL1_EL0: u64 = 0b11 << 1;
 /// DBGBCR.BAS, bits 8:5 = 0b1111: match an A64 instruction (A64 requires
 /// all four bytes).

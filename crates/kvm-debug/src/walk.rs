@@ -1,9 +1,9 @@
 //! A pure stage-1 translation walker for the AArch64 EL1&0 regime, so that
 //! guest memory can be read and written by virtual address.
 //!
-//! Arm ARM D8 "The AArch64 Virtual Memory System Architecture": D8.1-D8.3
-//! (translation process, descriptors), D8.4 (permissions) and the pseudocode
-//! `AArch64.S1Walk()`. Supported: MMU off (identity), TTBR0 and TTBR1 halves
+//! Arm ARM chapter "The AArch64 Virtual Memory System Architecture" (the
+//! translation process, the translation table descriptor formats, memory
+//! access control) and the pseudocode `AArch64.S1Walk()`. Supported: MMU off (identity), TTBR0 and TTBR1 halves
 //! (with EPD0/EPD1 and TBI0/TBI1), 4K, 16K and 64K granules, start levels from
 //! TxSZ including level -1 (4K, 52-bit), 48-bit and 52-bit VAs, the 52-bit
 //! output-address formats of FEAT_LPA (64K, OA[51:48] in descriptor bits
@@ -76,7 +76,7 @@ pub const TCR_HPD1: u64 = 1 << 42;
 /// TCR_EL1.DS, bit 59: FEAT_LPA2 52-bit formats for 4K and 16K.
 pub const TCR_DS: u64 = 1 << 59;
 
-/// Descriptor bit 0: valid. Arm ARM D8.3 "Translation table descriptor formats".
+/// Descriptor bit 0: valid. Arm ARM "Translation table descriptor formats".
 pub const DESC_VALID: u64 = 1 << 0;
 /// Descriptor bit 1: table (levels < 3) or page (level 3); 0 = block.
 pub const DESC_TABLE_OR_PAGE: u64 = 1 << 1;
@@ -182,7 +182,7 @@ pub struct Translation {
     /// EL1 may write (AP[2] and APTable[1]).
     pub writable: bool,
     /// EL1 may execute (PXN, PXNTable, WXN, and no EL1 execution of
-    /// EL0-writable memory, Arm ARM D8.4.1).
+    /// EL0-writable memory, Arm ARM "Memory access control").
     pub executable: bool,
     /// EL0 may access (AP[1] and APTable[0]).
     pub user: bool,
@@ -364,8 +364,8 @@ fn descriptor_oa(desc: u64, lo: u32, granule: Granule, ds: bool, pa_bits: u32) -
     }
 }
 
-/// Whether a block descriptor is allowed at `level` (Arm ARM D8.3, and
-/// `AArch64.BlockDescSupported`).
+/// Whether a block descriptor is allowed at `level` (Arm ARM "Translation
+/// table descriptor formats", and `AArch64.BlockDescSupported`).
 fn block_allowed(granule: Granule, level: i8, ds: bool, pa_bits: u32) -> bool {
     match granule {
         Granule::K4 => level == 1 || level == 2 || (level == 0 && ds),

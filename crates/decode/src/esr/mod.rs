@@ -573,7 +573,7 @@ pub(crate) fn enumerated(
     f.meaning(m)
 }
 
-/// AArch32 condition code names (Arm ARM F1.3 Condition codes).
+/// AArch32 condition code names (Arm ARM, AArch32 "Condition codes").
 const COND_NAMES: [&str; 16] = [
     "EQ",
     "NE",

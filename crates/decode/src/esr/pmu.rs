@@ -1,5 +1,7 @@
-//! EC 0x3D: PMU exception (FEAT_EBEP, Arm ARM issue K.a onwards; Linux lists
-//! 0x3D as unallocated). The ISS is reported whole, not decoded further.
+//! EC 0x3D: "PMU exception", when FEAT_EBEP is implemented (the ESR_ELx EC
+//! table; Linux lists 0x3D as unallocated). Its ISS is "ISS encoding for a PMU
+//! exception", which we could not check, so the ISS is reported whole, not
+//! decoded further.
 
 use std::borrow::Cow;
 

@@ -1,6 +1,9 @@
-//! EC 0x14: trapped MSRR, MRRS or 128-bit System instruction (FEAT_SYSREG128;
-//! Linux lists 0x14 as unallocated). Decoded with the EC 0x18 layout, where Rt
-//! names the first register of the pair; treat as provisional.
+//! EC 0x14: "Trapped MSRR, MRRS or System instruction execution in AArch64
+//! state" (when FEAT_SYSREG128 or FEAT_SYSINSTR128 is implemented; Linux lists
+//! 0x14 as unallocated). Its ISS is "ISS encoding for an exception from MSRR,
+//! MRRS, or 128-bit System instruction execution in AArch64 state"; we could
+//! not check that table, so this decodes it with the EC 0x18 layout, Rt
+//! naming the first register of the pair. Treat as provisional.
 
 use crate::field::Field;
 use std::borrow::Cow;

@@ -1,6 +1,6 @@
 //! EC 0x18: trapped MSR, MRS or System instruction in AArch64 state. Arm ARM
 //! D24.2.40, "ISS encoding for an exception from MSR, MRS, or System
-//! instruction execution in AArch64 state"; encodings from Arm ARM D23 / C5.
+//! instruction execution in AArch64 state"; encodings from the Arm ARM's System register descriptions.
 
 use super::{flag, num, reg, res0};
 use crate::field::{extract, Field};
@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 /// A System register or instruction encoding: (Op0, Op1, CRn, CRm, Op2).
 type Enc = (u8, u8, u8, u8, u8);
 
-/// Well-known encodings (Arm ARM D23 register descriptions; C5.3 for SYS
-/// aliases). Not exhaustive: others print as `S<op0>_<op1>_C<n>_C<m>_<op2>`.
+/// Well-known encodings (Arm ARM System register descriptions; the SYS
+/// instruction aliases). Not exhaustive: others print as `S<op0>_<op1>_C<n>_C<m>_<op2>`.
 const NAMES: &[(Enc, &str)] = &[
     ((3, 0, 0, 0, 0), "MIDR_EL1"),
     ((3, 0, 0, 0, 5), "MPIDR_EL1"),
@@ -93,7 +93,8 @@ pub fn sysreg_name(op0: u8, op1: u8, crn: u8, crm: u8, op2: u8) -> Option<&'stat
 }
 
 /// Debug breakpoint/watchpoint value and control registers: Op0 2, Op1 0,
-/// CRn 0, CRm n, Op2 4..=7 (Arm ARM D23.3, DBGBVR<n>_EL1 .. DBGWCR<n>_EL1).
+/// CRn 0, CRm n, Op2 4..=7 (Arm ARM debug register descriptions DBGBVR<n>_EL1 ..
+/// DBGWCR<n>_EL1).
 const DBG_REGS: [&str; 4] = ["DBGBVR", "DBGBCR", "DBGWVR", "DBGWCR"];
 
 /// `X<n>`, or `XZR` for 31.
