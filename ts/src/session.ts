@@ -180,6 +180,7 @@ export class Session extends EventEmitter {
   private stopRequested = false;
   private interruptRequested = false;
   private debugDetached = false;
+  private killPending = false;
   private cleanedUp: CleanupReport | undefined;
   private reinjectionCount = 0;
   private readonly stopOnReinjection: boolean;
@@ -409,8 +410,11 @@ export class Session extends EventEmitter {
     for (const v of vcpus) this.safeStop(v);
     await Promise.all(tracked);
     void first;
-    const now = this.st as SessionState; // kill() may have ended it meanwhile
-    if (now.state === 'exited') return { vcpu: vcpus[0] as number, reason: { kind: 'exited', code: now.code }, pc: 0n };
+    const now = this.st as SessionState; // kill() ended it meanwhile: clean up now that nothing runs
+    if (now.state === 'exited') {
+      this.finishKill();
+      return { vcpu: vcpus[0] as number, reason: { kind: 'exited', code: now.code }, pc: 0n };
+    }
     const results = order.map((i) => settled[i] as LoopResult);
     const exit = results.find((r): r is Extract<LoopResult, { kind: 'exit' }> => r.kind === 'exit');
     if (exit) return this.exited(exit.vcpu, exit.code, exit.detail);
@@ -640,15 +644,28 @@ export class Session extends EventEmitter {
     }
   }
 
-  /** End the guest now (gdb `k`, a signal, an error): stop it, clean up, state exited. */
+  /**
+   * End the guest now (gdb `k`, a signal, an error): state exited at once; the
+   * cleanup and the 'exit' event follow as soon as no vCPU runs (at once when
+   * idle; otherwise before the interrupted resume resolves), so guest debug can
+   * be turned off on every vCPU.
+   */
   kill(detail = 'killed', code = EXIT_GUEST_FAILURE): { code: number; detail: string } {
-    if (this.inFlight) this.interruptRaw();
     if (this.st.state !== 'exited') {
       this.st = { state: 'exited', code, detail };
-      this.cleanup(detail);
-      this.emit('exit', { code, detail });
+      this.killPending = true;
+      if (this.inFlight) this.interruptRaw();
+      else this.finishKill();
     }
     return { code: this.st.code, detail: this.st.detail };
+  }
+
+  private finishKill(): void {
+    if (!this.killPending || this.st.state !== 'exited') return;
+    this.killPending = false;
+    this.pending.length = 0;
+    this.cleanup(this.st.detail);
+    this.emit('exit', { code: this.st.code, detail: this.st.detail });
   }
 
   /** Clean up and close the VM (its threads end). */

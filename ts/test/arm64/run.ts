@@ -17,6 +17,7 @@ import './cases/mmu';
 import './cases/mmio-psci';
 import './cases/session';
 import './cases/stop-and-memory';
+import './cases/session-allstop';
 
 async function main(): Promise<number> {
   let skip: string | undefined;
