@@ -84,7 +84,7 @@ boot() {
 		perl -MTime::HiRes=time -ne 'BEGIN { $| = 1; $s = time; open(L, ">", $ARGV[0]) or die; shift; L->autoflush(1) }
 			s/\r//g; my $l = sprintf("[guest %7.2f] %s", time - $s, $_); print $l; print L $l;' "$LOG" &
 	local qpid=$!
-	if want gdb; then "$HERE/gdb/host.sh" "$LOG" "$GDB_PORT" || true; fi
+	if want gdb; then "$HERE/gdb/host.sh" "$LOG" "$GDB_PORT" "$qpid" || true; fi
 	wait "$qpid" || rc=$?
 	return $rc
 }

@@ -1,11 +1,11 @@
 #!/bin/bash
-# scripts/arm64/gdb/host.sh LOG PORT - on the host, while qemu runs: wait for the guest's
+# scripts/arm64/gdb/host.sh LOG PORT [PID] - on the host, while qemu runs: wait for the guest's
 # LANE-GDB-READY, drive the kvm-debug GDB server with a real gdb-multiarch through the
 # forwarded PORT, check its output, and print `GDB-TEST: N passed, N failed` (lane.sh counts
 # it) into $LANE_OUT/logs/gdb.log. Waits for LANE-GDB-END (the guest ran to its end).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-LOG=$1 PORT=$2
+LOG=$1 PORT=$2 CONSOLE_PID=${3:-}  # the console logger: gone = the guest is gone
 OUT="$LANE_OUT/logs/gdb.log"
 ELF="$LANE_OUT/guests/demo.elf"
 SYMS="$LANE_OUT/guests/demo.sym.json"
@@ -16,6 +16,10 @@ wait_for() { # pattern seconds
 	while [ $i -lt $(($2 * 5)) ]; do
 		grep -q "$1" "$LOG" 2>/dev/null && return 0
 		grep -q 'LANE-DONE' "$LOG" 2>/dev/null && return 1
+		if [ -n "$CONSOLE_PID" ] && ! kill -0 "$CONSOLE_PID" 2>/dev/null; then
+			grep -q "$1" "$LOG" 2>/dev/null
+			return
+		fi
 		sleep 0.2; i=$((i + 1))
 	done
 	return 1
