@@ -183,6 +183,7 @@ class Rsp {
   private readonly replies: string[] = [];
   private waiters: (() => void)[] = [];
   constructor(readonly sock: net.Socket) {
+    sock.on('error', () => undefined); // the server may close first (after D, k)
     sock.on('data', (b: Buffer) => {
       for (const ev of this.dec.push(b)) if (ev.type === 'packet') this.replies.push(ev.payload.toString('latin1'));
       const w = this.waiters;
@@ -305,6 +306,48 @@ describe('run --gdb over a fake addon: cleanup on every ending', () => {
     expect(await c.req('D')).toBe('OK');
     expect(await done).toBe(0);
     c.sock.destroy();
+  });
+});
+
+describe('run --gdb: attach to a running guest, interrupt, Unix socket', () => {
+  test('without --wait a connecting client stops the running guest; 0x03 interrupts; SIGINT ends it (130)', async () => {
+    const f = image('spin1.bin', [A64.NOP, A64.add(0, 0, 1), A64.b(-1)]);
+    const t = io();
+    const d = deps();
+    const done = runCommand([f, '--gdb', '127.0.0.1:0'], t.io, d);
+    const port = await gdbPort(t.err);
+    await new Promise((r) => setTimeout(r, 30)); // the guest is spinning
+    const c = await Rsp.connect(port);
+    await new Promise((r) => setTimeout(r, 30)); // the handover interrupt settles
+    expect(d.mod.last?.isRunning(0)).toBe(false);
+    const x0 = await c.req('p0');
+    expect(x0).toMatch(/^[0-9a-f]{16}$/);
+    expect(x0).not.toBe('0000000000000000'); // it ran before we attached
+    c.send('c');
+    await new Promise((r) => setTimeout(r, 30));
+    c.sock.write(Buffer.from([0x03]));
+    expect(await c.next()).toBe('T02thread:01;');
+    expect(await c.req(`Z0,${(RAM_BASE + 4n).toString(16)},4`)).toBe('OK');
+    d.signals.emit('SIGINT', 'SIGINT');
+    expect(await done).toBe(130);
+    expect(d.mod.last?.word(RAM_BASE + 4n)).toBe(A64.add(0, 0, 1));
+    c.sock.destroy();
+  });
+
+  test('--gdb-unix serves on a Unix socket', async () => {
+    const f = image('unix.bin', hello('u'));
+    const sock = path.join(tmp, 'gdb.sock');
+    const t = io();
+    const done = runCommand([f, '--gdb-unix', sock, '--wait'], t.io, deps());
+    for (let i = 0; i < 200 && !t.err().includes('GDB server on'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(t.err()).toContain(`GDB server on ${sock}; waiting for the debugger`);
+    const s = net.connect(sock);
+    await new Promise((r) => s.once('connect', r));
+    const c = new Rsp(s);
+    expect(await c.req('D')).toBe('OK');
+    expect(await done).toBe(0);
+    expect(t.out()).toBe('u');
+    s.destroy();
   });
 });
 
