@@ -25,7 +25,11 @@ export interface DecodeApi {
   decodeTextTree(lo: number, hi: number): string;
   /** The one-line summary. */
   summary(lo: number, hi: number): string;
-  /** The packed classification (core `Classification::pack`). */
+  /**
+   * The packed classification (core `Classification::pack`). Native: a raw
+   * Node-API callback (crates/node/src/fast.rs) converting arguments as the
+   * wasm glue does (JS ToNumber, then ToUint32).
+   */
   classify(lo: number, hi: number): number;
   /** Short class names indexed by EC (core `classify::CLASS_NAMES`). */
   classNames(): string[];

@@ -49,6 +49,43 @@ describe('error parity', () => {
     expect(w).toEqual(n);
   });
 
+  // classify is a raw Node-API callback on native (crates/node/src/fast.rs) and
+  // wasm-bindgen glue on wasm: both must convert any argument as JS ToNumber +
+  // ToUint32 does, and throw the same error where that conversion throws.
+  const conversions: [string, unknown, unknown][] = [
+    ['u32 halves', 0xf2000123, 0x1],
+    ['the largest u32s', 0xffff_ffff, 0xffff_ffff],
+    ['-1 (ToUint32: 0xffffffff)', -1, 0],
+    ['2^32 + 5 (ToUint32: 5)', 2 ** 32 + 5, 2 ** 32 + 1],
+    ['a fraction', 0x4000_0001 + 0.7, 0],
+    ['NaN and Infinity', NaN, Infinity],
+    ['numeric strings', '0xf2000000', '7'],
+    ['undefined and null', undefined, null],
+    ['booleans', true, false],
+    ['an object with valueOf', { valueOf: () => 0xca00_0022 }, 0],
+    ['a bigint', 0xf2000123n, 0],
+    ['a symbol', 1, Symbol('hi')],
+    ['a throwing valueOf', { valueOf: (): number => { throw new RangeError('valueOf refused'); } }, 0],
+  ];
+
+  it.each(conversions)('raw classify(%s): same result or same error on both builds', (_what, lo, hi) => {
+    const call = (api: DecodeApi): unknown => (api.classify as (l: unknown, h: unknown) => number)(lo, hi);
+    const outcome = (api: DecodeApi): unknown => {
+      try {
+        return { value: call(api) };
+      } catch (e) {
+        return { type: (e as Error).constructor.name, message: (e as Error).message, code: (e as { code?: unknown }).code };
+      }
+    };
+    expect(outcome(native.api)).toEqual(outcome(wasm.api));
+  });
+
+  it('raw classify with missing arguments treats them as undefined on both builds', () => {
+    const none = (api: DecodeApi): number => (api.classify as () => number)();
+    expect(none(native.api)).toBe(none(wasm.api));
+    expect(none(native.api)).toBe(native.api.classify(0, 0));
+  });
+
   it('the conflict names the address, our instruction and what was found', () => {
     const n = thrown(() =>
       native.api.planRemove('brk64', 0x1000, 0x8, Uint8Array.of(1, 2, 3, 4), Uint8Array.of(0x1f, 0x20, 0x03, 0xd5)),

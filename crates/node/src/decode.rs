@@ -4,6 +4,9 @@
 //!
 //! A 64-bit value crosses as two u32 halves (`lo` = bits 31:0, `hi` = bits
 //! 63:32): two JS numbers are cheaper than one BigInt on the hot path.
+//!
+//! `classify(lo, hi)` is not here: it is a raw Node-API callback in fast.rs
+//! (napi-rs's per-call bookkeeping cost more than the classification).
 
 use napi::bindgen_prelude::{
     BigUint64ArraySlice, Error, Result, Uint32ArraySlice, Uint8Array, Uint8ArraySlice,
@@ -48,12 +51,6 @@ pub fn decode_text(lo: u32, hi: u32) -> String {
 #[napi]
 pub fn summary(lo: u32, hi: u32) -> String {
     decode::summary(join(lo, hi))
-}
-
-/// The packed classification of ESR_ELx `hi:lo` (`Classification::pack`).
-#[napi]
-pub fn classify(lo: u32, hi: u32) -> u32 {
-    decode::classify(join(lo, hi)).pack()
 }
 
 /// Short class names indexed by EC (`classify::CLASS_NAMES`).

@@ -1,5 +1,6 @@
 //! napi-rs addon: a thin shim over `kvm-debug-decode` and `kvm-debug`.
-//! Decoding lives in [`decode`], the KVM path in `kvm`.
+//! Decoding lives in [`decode`] (and its hottest call, `classify`, in
+//! `fast`), the KVM path in `kvm`.
 #![deny(clippy::all)]
 
 pub mod decode;
