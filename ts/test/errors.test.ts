@@ -1,6 +1,6 @@
 /** Both builds map the core's errors to a JS Error with the same .code and .message. */
 import { loadBackend, type Backend, type DecodeApi } from '../src/binding';
-import { parseValue, toU64 } from '../src/decode';
+import { halves, parseValue, toU64, type Value } from '../src/decode';
 import { isError } from '../src/errors';
 
 const cases: [string, string, (api: DecodeApi) => unknown][] = [
@@ -124,5 +124,75 @@ describe('value parsing (host side, same code and wording as the core)', () => {
     expect(() => toU64(-1)).toThrow(expect.objectContaining({ code: 'ERR_BAD_VALUE' }) as Error);
     expect(() => toU64(2 ** 53)).toThrow(/safe integer/);
     expect(() => toU64(1n << 64n)).toThrow(/bad value "0x10000000000000000"/);
+  });
+});
+
+describe('halves() (the fast path of every single-value call)', () => {
+  /** The plain BigInt split halves() must agree with. */
+  const reference = (v: bigint): [number, number] => [Number(v & 0xffff_ffffn), Number(v >> 32n)];
+
+  it.each([
+    ['0', 0n, [0, 0]],
+    ['2^32-1', 2n ** 32n - 1n, [0xffff_ffff, 0]],
+    ['2^32', 2n ** 32n, [0, 1]],
+    ['2^32+1', 2n ** 32n + 1n, [1, 1]],
+    ['2^53-1', 2n ** 53n - 1n, [0xffff_ffff, 0x1f_ffff]],
+    ['2^64-1', 2n ** 64n - 1n, [0xffff_ffff, 0xffff_ffff]],
+  ] as [string, bigint, [number, number]][])('%s as bigint, hex text and (when safe) number', (_what, v, want) => {
+    expect(reference(v)).toEqual(want);
+    const inputs: Value[] = [v, `0x${v.toString(16)}`, v.toString()];
+    if (v <= BigInt(Number.MAX_SAFE_INTEGER)) inputs.push(Number(v));
+    for (const input of inputs) {
+      const got = halves(input);
+      expect(got).toEqual(want);
+      expect(got.every((h) => Number.isInteger(h) && h >= 0 && h <= 0xffff_ffff && !Object.is(h, -0))).toBe(true);
+    }
+  });
+
+  it('-0 is 0', () => {
+    const [lo, hi] = halves(-0);
+    expect(Object.is(lo, 0)).toBe(true);
+    expect(hi).toBe(0);
+  });
+
+  it.each([
+    ['2^64 as bigint', 2n ** 64n, 'ERR_BAD_VALUE', /bad value "0x10000000000000000": outside 0\.\.2\^64-1/],
+    ['2^64 as text', '0x10000000000000000', 'ERR_BAD_VALUE', /more than 64 bits/],
+    ['2^64-1 as a number (not exact)', 2 ** 64 - 1, 'ERR_BAD_VALUE', /bad value "18446744073709552000": not a non-negative safe integer/],
+    ['2^53 as a number', 2 ** 53, 'ERR_BAD_VALUE', /bad value "9007199254740992": not a non-negative safe integer/],
+    ['-1 as a number', -1, 'ERR_BAD_VALUE', /bad value "-1": not a non-negative safe integer/],
+    ['-1 as bigint', -1n, 'ERR_BAD_VALUE', /bad value "0x-1": outside 0\.\.2\^64-1/],
+    ['-(2^40) as bigint', -(2n ** 40n), 'ERR_BAD_VALUE', /outside 0\.\.2\^64-1/],
+    ['-1 as text', '-1', 'ERR_BAD_VALUE', /bad value "-1": not a number/],
+    ['a fraction', 1.5, 'ERR_BAD_VALUE', /bad value "1.5"/],
+    ['2^32 + 0.5', 2 ** 32 + 0.5, 'ERR_BAD_VALUE', /bad value "4294967296.5"/],
+    ['NaN', NaN, 'ERR_BAD_VALUE', /bad value "NaN"/],
+    ['Infinity', Infinity, 'ERR_BAD_VALUE', /bad value "Infinity"/],
+    ['null', null, 'ERR_BAD_ARGUMENT', /expected bigint, number or string, got object/],
+  ] as [string, unknown, string, RegExp][])('refuses %s with the same error as toU64', (_what, v, code, message) => {
+    expect(() => halves(v as Value)).toThrow(message);
+    expect(() => halves(v as Value)).toThrow(expect.objectContaining({ code }) as Error);
+    let viaToU64: unknown;
+    try {
+      toU64(v as Value);
+    } catch (e) {
+      viaToU64 = e;
+    }
+    expect(viaToU64).toBeDefined();
+    expect(() => halves(v as Value)).toThrow((viaToU64 as Error).message);
+  });
+
+  it('agrees with the BigInt split on random values of every width', () => {
+    let x = 0x9e37_79b9_7f4a_7c15n; // splitmix64 state, fixed seed
+    for (let i = 0; i < 4096; i++) {
+      x = (x + 0x9e37_79b9_7f4a_7c15n) & 0xffff_ffff_ffff_ffffn;
+      let z = x;
+      z = ((z ^ (z >> 30n)) * 0xbf58_476d_1ce4_e5b9n) & 0xffff_ffff_ffff_ffffn;
+      z = ((z ^ (z >> 27n)) * 0x94d0_49bb_1331_11ebn) & 0xffff_ffff_ffff_ffffn;
+      z ^= z >> 31n;
+      const v = z >> BigInt(i % 64); // widths 64 down to 1 bit
+      expect(halves(v)).toEqual(reference(v));
+      if (v <= BigInt(Number.MAX_SAFE_INTEGER)) expect(halves(Number(v))).toEqual(reference(v));
+    }
   });
 });
