@@ -24,7 +24,8 @@ pub enum Error {
         /// The breakpoint kind.
         kind: &'static str,
     },
-    /// A byte buffer has the wrong length for the instruction.
+    /// A buffer has the wrong length: bytes for an instruction, elements for
+    /// a batch (its output array, or a batch buffer's capacity).
     WrongLength {
         /// The length given.
         len: usize,
@@ -105,7 +106,7 @@ impl fmt::Display for Error {
                 write!(f, "immediate {imm:#x} does not fit {kind} (max {max:#x})")
             }
             Error::WrongLength { len, expected } => {
-                write!(f, "{len} bytes given where {expected} are needed")
+                write!(f, "length {len} given where {expected} is needed")
             }
             Error::AlreadyPatched { addr, found } => write!(
                 f,
