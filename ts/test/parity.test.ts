@@ -104,6 +104,23 @@ describe('native and wasm decode identically', () => {
     }
   });
 
+  it('batch over views that share memory: same words on both builds (values read before out is written)', () => {
+    const N = 64;
+    const run = (b: Backend, outByteOffset: number): Uint32Array => {
+      const buf = new ArrayBuffer(N * 8 + 256);
+      const values = new BigUint64Array(buf, 0, N);
+      for (let i = 0; i < N; i++) values[i] = (BigInt(hi[i] as number) << 32n) | BigInt(lo[i] as number);
+      const out = new Uint32Array(buf, outByteOffset, N);
+      b.api.classifyBatch(values, out);
+      return Uint32Array.from(out);
+    };
+    for (const offset of [0, 4, 128, 256]) {
+      const n = run(native, offset);
+      expect(n).toEqual(run(wasm, offset));
+      for (let i = 0; i < N; i++) expect(n[i]).toBe(native.api.classify(lo[i] as number, hi[i] as number));
+    }
+  });
+
   it('class names', () => {
     expect(wasm.api.classNames()).toEqual(native.api.classNames());
   });

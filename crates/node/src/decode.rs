@@ -66,25 +66,34 @@ pub fn esr_from_kvm_debug_exit(hsr: u32, hsr_high: u32, high_valid: bool) -> u64
 }
 
 /// Batch classification: `out[i]` = packed classification of `values[i]`.
-/// Fails with ERR_WRONG_LENGTH when `out` is shorter than `values` or when
-/// the two views share memory.
+/// Fails with ERR_WRONG_LENGTH when `out` is shorter than `values`. Views over
+/// the same memory give what the wasm build gives (it copies the values in
+/// before writing `out`): the values are copied first.
 #[napi(js_name = "classifyBatch")]
 pub fn classify_batch(
     values: BigUint64ArraySlice<'_>,
     mut out: Uint32ArraySlice<'_>,
 ) -> Result<(), Code> {
     let values: &[u64] = &values;
-    let (v_start, v_end) = (values.as_ptr() as usize, values.as_ptr_range().end as usize);
-    let (o_start, o_end) = (out.as_ptr() as usize, out.as_ptr_range().end as usize);
-    let overlap = !values.is_empty() && !out.is_empty() && v_start < o_end && o_start < v_end;
-    if out.len() < values.len() || overlap {
+    if out.len() < values.len() {
         return Err(to_js(decode::Error::WrongLength {
             len: out.len(),
             expected: values.len(),
         }));
     }
+    let (v_start, v_end) = (values.as_ptr() as usize, values.as_ptr_range().end as usize);
+    let (o_start, o_end) = (out.as_ptr() as usize, out.as_ptr_range().end as usize);
+    let overlap = !values.is_empty() && v_start < o_end && o_start < v_end;
+    let copy;
+    let values = if overlap {
+        copy = values.to_vec();
+        &copy[..]
+    } else {
+        values
+    };
     // SAFETY: the call is synchronous on the JS thread, so nothing else
-    // touches `out` meanwhile, and `out` was checked not to overlap `values`.
+    // touches `out` meanwhile; if the JS views overlap, `values` is now a copy
+    // and the shared view of the JS memory is not used again.
     decode::classify_batch(values, unsafe { out.as_mut() });
     Ok(())
 }
