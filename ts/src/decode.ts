@@ -196,14 +196,18 @@ export function unpackClassification(packed: number, names: readonly string[]): 
 }
 
 const classNameCache = new WeakMap<object, readonly string[]>();
+/** The last lookup, checked before the WeakMap: classify() calls this per value. */
+let lastNames: { api: object; names: readonly string[] } | undefined;
 
 /** The backend's class names, fetched once per backend. */
 export function classNames(backend: Backend = defaultBackend()): readonly string[] {
+  if (lastNames?.api === backend.api) return lastNames.names;
   let names = classNameCache.get(backend.api);
   if (names === undefined) {
     names = Object.freeze(backend.api.classNames());
     classNameCache.set(backend.api, names);
   }
+  lastNames = { api: backend.api, names };
   return names;
 }
 
