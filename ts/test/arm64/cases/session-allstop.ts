@@ -63,13 +63,24 @@ test('Session all-stop, 2 vCPUs: a stop on vCPU 0 stops vCPU 1 (blocked in KVM_R
 });
 
 test('Session: MMIO to an unknown device is reported and the guest runs on (mmio guest)', async () => {
-  const { session } = open('mmio', 1);
+  const { session, vm } = open('mmio', 1);
   try {
     const seen: UnknownMmio[] = [];
     session.on('mmio-unknown', (u: UnknownMmio) => seen.push(u));
     const stops: StopEvent[] = [];
     session.on('stop', (s: StopEvent) => stops.push(s));
-    const end = await session.cont();
+    const running = session.cont();
+    // A hang here must say where the guest was, not just time out.
+    const late = await Promise.race([running.then(() => false), sleep(10_000).then(() => true)]);
+    if (late) {
+      const where = `vCPU running ${vm.isRunning(0)}, session ${session.state.state}, unknown MMIO ${seen.length}, re-injections ${session.reinjections}`;
+      session.interrupt();
+      const ev = await running;
+      const regs = ['esr_el1', 'elr_el1', 'far_el1', 'spsr_el1', 'x0', 'x2'].map((r) => `${r} ${hex(vm.getReg(0, r))}`).join(', ');
+      const mmio = seen.map((u) => `${u.isWrite ? 'store' : 'load'} ${hex(u.addr)} pc ${u.pc === undefined ? '?' : hex(u.pc)}`).join('; ');
+      throw new Error(`the mmio guest did not end in 10 s (${where}); interrupted at ${reason(ev)}; ${regs}; MMIO: ${mmio}`);
+    }
+    const end = await running;
     if (end.reason.kind !== 'exited') throw new Error(`expected the guest to run to its end, got ${reason(end)}`);
     expectEq(stops.length, 0, 'stops while serving MMIO');
     if (!seen.some((u) => u.addr === TEST_MMIO && u.isWrite)) {
