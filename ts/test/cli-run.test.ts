@@ -153,6 +153,20 @@ describe('run over a fake addon', () => {
     expect(t.out()).toBe('');
   });
 
+  test('a VM failure (KVM internal error) stops the run with status 1 and says what happened', async () => {
+    const f = image('fault.bin', hello('x'));
+    const t = io();
+    const mod = fakeModule(fakeCaps(), (vm) => {
+      vm.run = async (vcpu) => ({ kind: 'internalError', vcpu, suberror: 3 });
+    });
+    expect(await runCommand([f], t.io, deps(mod))).toBe(1);
+    expect(t.err()).toBe(
+      'kvm-debug: vCPU 0 stopped at pc 0x40000000: KVM internal error, suberror 3\n' +
+        'kvm-debug: guest exited with status 1: KVM internal error, suberror 3\n',
+    );
+    expect(mod.last?.closed).toBe(true);
+  });
+
   test('a port in use: exit 1, names the address, the VM is closed', async () => {
     const busy = net.createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));

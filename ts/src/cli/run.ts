@@ -20,7 +20,7 @@ import { codedError, messageOf } from '../errors';
 import { DEFAULT_HOST, listen, type GdbListener } from '../gdb/tcp';
 import type { SessionEnd } from '../gdb/server';
 import type { DebugMode } from '../policy';
-import { Session } from '../session';
+import { Session, type SessionStop } from '../session';
 import { elfProblem, isElf } from '../vmm/elf';
 import { hostProblem, loadKvm } from '../vmm/host';
 import { DEFAULT_MEM_MIB, RAM_BASE, UART_BASE } from '../vmm/memory-map';
@@ -231,6 +231,10 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
   }
   if (!session.debug.enabled) say(`guest debugging is off: ${session.debug.reason ?? ''}; the guest runs without it`);
   session.on('mmio-unknown', (_u: unknown, text: string) => say(text));
+  // Stops that are not a breakpoint/step/watch/interrupt carry their explanation (syndrome, exit numbers).
+  session.on('stop', (s: SessionStop) => {
+    if (s.detail !== undefined) say(`vCPU ${s.vcpu} stopped at pc 0x${s.pc.toString(16)}: ${s.detail}`);
+  });
 
   let listener: GdbListener | undefined;
   if (o.gdb || o.gdbUnix !== undefined) {
@@ -298,7 +302,8 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
       }
       if (!listener || !o.wait) free();
     });
-    say(`guest exited with status ${result.code}: ${result.detail}`);
+    const re = session.reinjections;
+    say(`guest exited with status ${result.code}: ${result.detail}${re > 0 ? ` (${re} guest exception(s) re-injected)` : ''}`);
     return result.code;
   } finally {
     deps.signals.off('SIGINT', onSignal);
