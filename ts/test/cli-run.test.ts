@@ -297,6 +297,17 @@ describe('run --gdb over a fake addon: cleanup on every ending', () => {
     c.sock.destroy();
   });
 
+  test('the guest exits while gdb continues: the client gets W00, status 0', async () => {
+    const f = image('gdbexit.bin', hello('bye'));
+    const t = io();
+    const done = runCommand([f, '--gdb', '127.0.0.1:0', '--wait'], t.io, deps());
+    const c = await Rsp.connect(await gdbPort(t.err));
+    expect(await c.req('c')).toBe('W00');
+    expect(await done).toBe(0);
+    expect(t.out()).toBe('bye');
+    c.sock.destroy();
+  });
+
   test('gdb kill ends the run', async () => {
     const f = image('gdb4.bin', [A64.NOP, A64.b(0)]);
     const t = io();

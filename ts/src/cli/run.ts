@@ -308,7 +308,12 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
   } finally {
     deps.signals.off('SIGINT', onSignal);
     deps.signals.off('SIGTERM', onSignal);
-    if (listener) await listener.close();
+    if (listener) {
+      // Let a stop reply in flight (W00 after the guest exited) reach the client first.
+      await listener.session?.idle();
+      await new Promise((r) => setImmediate(r));
+      await listener.close();
+    }
     const report = await session.close();
     for (const err of report.errors) say(`cleanup: ${err}`);
   }
