@@ -41,6 +41,10 @@ export interface PolicyCapabilities {
   hwBreakpoints: number;
   /** KVM_CAP_GUEST_DEBUG_HW_WPS: hardware watchpoint slots. */
   hwWatchpoints: number;
+  /** Host architecture, e.g. 'aarch64' (named in the reason when VMs are unsupported). */
+  arch?: string;
+  /** Whether this host can create the VMs kvm-debug debugs (arm64); absent means yes. */
+  vmSupported?: boolean;
 }
 
 /** Should this session debug the guest? */
@@ -137,6 +141,7 @@ function hex(v: bigint): string {
 /** Why guest debugging cannot be used with these capabilities, or undefined when it can. */
 export function debugUnavailableReason(caps: PolicyCapabilities, controlRejected?: string): string | undefined {
   if (!caps.available) return `KVM unavailable: ${caps.reason ?? 'no reason given'}`;
+  if (caps.vmSupported === false) return `this host (${caps.arch ?? 'unknown arch'}) cannot create arm64 VMs`;
   if (!caps.setGuestDebug) return 'the kernel lacks KVM_CAP_SET_GUEST_DEBUG';
   const mask = caps.guestDebugControlMask ?? 0;
   if (mask !== 0 && (mask & REQUIRED_DEBUG_CONTROL) !== REQUIRED_DEBUG_CONTROL) {

@@ -20,6 +20,7 @@ const FULL: PolicyCapabilities = {
 const NO_DEBUG: PolicyCapabilities = { ...FULL, setGuestDebug: false, guestDebugControlMask: 0 };
 const NO_KVM: PolicyCapabilities = { available: false, reason: '/dev/kvm: ENOENT', setGuestDebug: false, hwBreakpoints: 0, hwWatchpoints: 0 };
 const NO_SW_FLAG: PolicyCapabilities = { ...FULL, guestDebugControlMask: KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+const X86_HOST: PolicyCapabilities = { ...FULL, arch: 'x86_64', vmSupported: false };
 
 describe('session policy', () => {
   // [caps, mode, expected debug (or 'refused'), reason pattern]
@@ -34,6 +35,8 @@ describe('session policy', () => {
     ['flags rejected/require', NO_SW_FLAG, 'require', 'refused', /rejects guest-debug control flags/],
     ['no kvm/auto', NO_KVM, 'auto', false, /KVM unavailable: \/dev\/kvm: ENOENT/],
     ['no kvm/require', NO_KVM, 'require', 'refused', /KVM unavailable/],
+    ['x86_64 host/auto', X86_HOST, 'auto', false, /this host \(x86_64\) cannot create arm64 VMs/],
+    ['x86_64 host/require', X86_HOST, 'require', 'refused', /required but this host \(x86_64\)/],
   ];
   test.each(table)('%s', (_name, caps, debug, want, reason) => {
     const r = capabilityPolicy(caps, { type: 'session', debug });
