@@ -6,13 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_NATIVE:-$PWD/target/native}"
-# The generated .d.ts is not used (ts/src/binding.ts declares the API), so it
-# goes to the target dir instead of the source tree.
+# The generated .d.ts is not used (ts/src/binding.ts declares the API). napi
+# resolves --dts against --output-dir, so it is a plain name, ignored by git.
 npx --no-install napi build --platform --release \
   --manifest-path crates/node/Cargo.toml \
   --package-json-path package.json \
   --output-dir crates/node \
   --no-js \
-  --dts "$CARGO_TARGET_DIR/napi-index.d.ts" \
+  --dts napi-index.d.ts \
   "$@"
 ls -l crates/node/*.node
