@@ -23,22 +23,24 @@
 
 use decode::exception::{take_exception_to_el1, CpuState, ExceptionEntry, VectorKind};
 
-/// ESR.EC of a BRK instruction in AArch64 state (Arm ARM D24.2.40).
-pub const EC_BRK64: u8 = 0x3c;
+use decode::esr::ec;
+
+/// ESR.EC of a BRK instruction in AArch64 state (Arm ARM D24.2.40), from the decoder's table.
+pub const EC_BRK64: u8 = ec::BRK64;
 /// ESR.EC: Breakpoint exception from a lower EL.
-pub const EC_HW_BP_LOWER: u8 = 0x30;
+pub const EC_HW_BP_LOWER: u8 = ec::BREAKPT_LOW;
 /// ESR.EC: Breakpoint exception taken without a change in EL.
-pub const EC_HW_BP_CURRENT: u8 = 0x31;
+pub const EC_HW_BP_CURRENT: u8 = ec::BREAKPT_CUR;
 /// ESR.EC: Software Step exception from a lower EL.
-pub const EC_STEP_LOWER: u8 = 0x32;
+pub const EC_STEP_LOWER: u8 = ec::SOFTSTP_LOW;
 /// ESR.EC: Software Step exception taken without a change in EL.
-pub const EC_STEP_CURRENT: u8 = 0x33;
+pub const EC_STEP_CURRENT: u8 = ec::SOFTSTP_CUR;
 /// ESR.EC: Watchpoint exception from a lower EL.
-pub const EC_WATCH_LOWER: u8 = 0x34;
+pub const EC_WATCH_LOWER: u8 = ec::WATCHPT_LOW;
 /// ESR.EC: Watchpoint exception taken without a change in EL.
-pub const EC_WATCH_CURRENT: u8 = 0x35;
+pub const EC_WATCH_CURRENT: u8 = ec::WATCHPT_CUR;
 /// ESR.EC field shift.
-const EC_SHIFT: u32 = 26;
+const EC_SHIFT: u8 = decode::esr::EC_LO;
 /// ESR.EC field mask (6 bits).
 const EC_MASK: u64 = 0x3f;
 /// ESR.IL, bit 25: a 32-bit instruction.
@@ -69,7 +71,7 @@ pub fn plan(
     vbar_el1: u64,
     sctlr_el1: u64,
 ) -> Result<GuestDelivery, decode::Error> {
-    let ec = ((esr >> EC_SHIFT) & EC_MASK) as u8;
+    let ec = decode::esr::ec_of(esr);
     let from_el1 =
         pstate & decode::exception::PSTATE_NRW == 0 && (pstate >> PSTATE_EL_SHIFT) & 3 == 1;
     let new_ec = match ec {

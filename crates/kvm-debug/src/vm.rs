@@ -918,7 +918,7 @@ impl Shared {
                     let valid = flags & decode::esr::KVM_DEBUG_ARCH_HSR_HIGH_VALID != 0;
                     let esr = decode::esr_from_kvm_debug_exit(hsr, hsr_high, valid);
                     let pc = st.get64(REG_PC)?;
-                    let ec = ((esr >> 26) & 0x3f) as u8;
+                    let ec = decode::esr::ec_of(esr);
                     let cause = self.cause(st, ec, pc);
                     if cause == Some(DebugCause::Step) && st.step_mask.is_none() {
                         st.known.pc = Some(pc);
