@@ -550,14 +550,21 @@ impl Vm {
     /// guest debug back to control=0 on every vCPU. vCPUs must be stopped.
     pub fn detach(&self) -> Result<RemoveAllReport> {
         let rep = self.remove_all_sw_breakpoints();
+        // Every vCPU gets control=0 even when an earlier one fails; the first error is returned.
+        let mut first_err = None;
         for i in 0..self.vcpu_count() {
-            let (_slot, mut st) = self.shared.idle(i)?;
-            st.hw.set_guest_debug(0, &HwDebugRegs::default())?;
-            st.applied = 0;
-            st.want = GuestDebug::default();
-            st.hw_regs = HwDebugRegs::default();
+            let r = self.shared.idle(i).and_then(|(_slot, mut st)| {
+                st.hw.set_guest_debug(0, &HwDebugRegs::default())?;
+                st.applied = 0;
+                st.want = GuestDebug::default();
+                st.hw_regs = HwDebugRegs::default();
+                Ok(())
+            });
+            if let Err(e) = r {
+                first_err.get_or_insert(e);
+            }
         }
-        Ok(rep)
+        first_err.map_or(Ok(rep), Err)
     }
 
     /// Stops every vCPU, ends their threads, detaches. Idempotent; later
