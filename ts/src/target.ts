@@ -13,6 +13,8 @@
  * - Errors are TargetError with a stable `code` and the offending address.
  */
 
+import type { PolicyCapabilities } from './policy';
+
 /** Stable error codes a target reports. Shared with the native addon's codes. */
 export const TargetErrorCode = {
   /** A guest-physical address (range) lies outside every RAM slot. */
@@ -133,20 +135,8 @@ export interface ResumeAction {
   step: boolean;
 }
 
-/** What `monitor caps` shows; the shape follows kvmCapabilities() of the addon. */
-export interface CapabilitySummary {
-  /** Whether KVM is usable at all. */
-  available: boolean;
-  /** Why not, or why debugging is off. */
-  reason?: string;
-  /** KVM_CAP_SET_GUEST_DEBUG. */
-  setGuestDebug: boolean;
-  /** KVM_CAP_SET_GUEST_DEBUG2 control mask (0 when the kernel does not report it). */
-  guestDebugControlMask?: number;
-  /** KVM_CAP_GUEST_DEBUG_HW_BPS. */
-  hwBreakpoints: number;
-  /** KVM_CAP_GUEST_DEBUG_HW_WPS. */
-  hwWatchpoints: number;
+/** What `monitor caps` shows: the policy's capability fields (kvmCapabilities() of the addon) and more. */
+export interface CapabilitySummary extends Omit<PolicyCapabilities, 'arch' | 'vmSupported'> {
   /** Whether debugging is enabled for this session (after the policy). */
   debugEnabled?: boolean;
   /** Anything else the target wants to show. */
