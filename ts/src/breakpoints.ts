@@ -273,13 +273,16 @@ export class BreakpointTable {
       hit = this.codeAt(event.pc);
     } else if (r.kind === 'watch') {
       const want = `watch-${r.watch}`;
-      hit = this.list().filter(
-        (e) =>
-          isWatchKind(e.requested) &&
-          (e.requested === want || e.requested === 'watch-access') &&
-          r.addr >= e.addr &&
-          r.addr < e.addr + BigInt(e.length),
-      );
+      const watches = this.list().filter((e) => isWatchKind(e.requested) && (e.requested === want || e.requested === 'watch-access'));
+      hit = watches.filter((e) => r.addr >= e.addr && r.addr < e.addr + BigInt(e.length));
+      if (hit.length === 0 && watches.length > 0) {
+        // FAR can lie outside the watched bytes (an access that only overlaps them, DC ZVA;
+        // Arm ARM D2.10.5): like Linux's watchpoint_handler, take the nearest one, else the
+        // resume would not step over it and would stop here again forever.
+        const dist = (e: BreakpointEntry): bigint => (r.addr < e.addr ? e.addr - r.addr : r.addr - (e.addr + BigInt(e.length) - 1n));
+        const best = watches.reduce((a, b) => (dist(b) < dist(a) ? b : a));
+        hit = watches.filter((e) => dist(e) === dist(best));
+      }
     }
     // Breakpoints fire before the instruction and watchpoints before the access
     // (Arm ARM D2.9, D2.10): resuming with them in place would stop again at once.

@@ -155,6 +155,21 @@ describe('BreakpointTable', () => {
     expect(table.find('watch-write', RAM_BASE + 0x800n, 8)?.hits).toBe(1);
   });
 
+  test('a watch stop whose FAR lies below the watched bytes (an overlapping store) is still stepped over', async () => {
+    const { t, table } = setup();
+    t.program(RAM_BASE, [INSN.STR_X1_X0]);
+    t.setReg(0, 0, RAM_BASE + 0x800n); // 8-byte store over 0x800..0x807; the watch covers 0x804..0x807
+    t.setReg(0, 1, 0x55n);
+    table.insert({ kind: 'watch-write', addr: RAM_BASE + 0x804n, length: 4 });
+    table.insert({ kind: 'sw', addr: RAM_BASE + 0x10n });
+    let ev = await table.resume([{ vcpu: 'all', step: false }]);
+    expect(ev).toMatchObject({ pc: RAM_BASE, reason: { kind: 'watch', watch: 'write', addr: RAM_BASE + 0x800n } });
+    expect(table.find('watch-write', RAM_BASE + 0x804n, 4)?.hits).toBe(1);
+    ev = await table.resume([{ vcpu: 'all', step: false }]);
+    expect(ev).toMatchObject({ pc: RAM_BASE + 0x10n, reason: { kind: 'swbreak' } });
+    expect(t.ram.readBigUInt64LE(0x800)).toBe(0x55n);
+  });
+
   test('no step-over of an entry removed meanwhile (gdb does its own step-over)', async () => {
     const { t, table } = setup();
     table.insert({ kind: 'sw', addr: RAM_BASE + 8n });
