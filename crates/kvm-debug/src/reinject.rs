@@ -19,7 +19,8 @@
 //! did not ask for. KVM reports those with the "lower EL" EC (the guest runs
 //! below EL2); seen from the guest's EL1 the exception comes from the current
 //! EL when the guest was at EL1, so the EC is adjusted (0x30 -> 0x31,
-//! 0x32 -> 0x33, 0x34 -> 0x35). BRK's EC 0x3c has no such pair.
+//! 0x32 -> 0x33, 0x34 -> 0x35). BRK's EC 0x3c has no such pair. An AArch32
+//! EL0 task's BKPT (EC 0x38) is never ours and goes back the same way.
 
 use decode::exception::{take_exception_to_el1, CpuState, ExceptionEntry, VectorKind};
 
@@ -27,6 +28,8 @@ use decode::esr::ec;
 
 /// ESR.EC of a BRK instruction in AArch64 state (Arm ARM D24.2.40), from the decoder's table.
 pub const EC_BRK64: u8 = ec::BRK64;
+/// ESR.EC: BKPT instruction execution in AArch32 state (only from EL0 under an AArch64 EL1).
+pub const EC_BKPT32: u8 = ec::BKPT32;
 /// ESR.EC: Breakpoint exception from a lower EL.
 pub const EC_HW_BP_LOWER: u8 = ec::BREAKPT_LOW;
 /// ESR.EC: Breakpoint exception taken without a change in EL.
@@ -113,6 +116,18 @@ mod tests {
         let d = plan(0xf200_0800, 0, 0x1000, 0, VBAR, 0).unwrap();
         assert_eq!(d.entry.pc, VBAR + 0x400);
         assert_eq!(d.entry.esr_el1 >> 26, 0x3c);
+    }
+
+    #[test]
+    fn aarch32_el0_bkpt_goes_to_the_lower_el_aarch32_vector_unchanged() {
+        use decode::exception::{PSTATE_NRW, VECTOR_LOWER_A32};
+        // BKPT #0x12 in A32 (EC 0x38, IL=1, comment 0x12) from AArch32 User mode.
+        let esr = (u64::from(EC_BKPT32) << 26) | ESR_IL | 0x12;
+        let d = plan(esr, PSTATE_NRW, 0x8000, 0, VBAR, 0).unwrap();
+        assert_eq!(d.entry.pc, VBAR + VECTOR_LOWER_A32);
+        assert_eq!(d.entry.esr_el1, esr);
+        assert_eq!(d.entry.elr_el1, 0x8000);
+        assert_eq!(d.far, None);
     }
 
     #[test]

@@ -991,6 +991,9 @@ impl Shared {
             EC_WATCH_LOWER | EC_WATCH_CURRENT => {
                 (!st.want.watchpoints.is_empty()).then_some(DebugCause::Watchpoint)
             }
+            // We never insert A32/T32 BKPT: an AArch32 EL0 task's own BKPT goes back to
+            // the guest (its SIGTRAP), else every continue would stop on it again.
+            EC_BKPT32 => None,
             _ => Some(DebugCause::Other),
         }
     }
