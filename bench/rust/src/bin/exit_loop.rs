@@ -18,8 +18,8 @@ use std::process::ExitCode;
 const EXITS: u32 = 2_000;
 /// Warm-up exits before each timed loop.
 const WARMUP: u32 = 50;
-/// ESR.EC of a software step from a lower EL (Arm ARM D24.2.40).
-const EC_STEP_LOWER: u32 = 0x32;
+/// ESR.EC of a software step from a lower EL (Arm ARM D24.2.40), from the decoder's table.
+const EC_STEP_LOWER: u32 = decode::esr::ec::SOFTSTP_LOW as u32;
 /// `add x0, x0, #1` (Arm ARM C6.2.4).
 const ADD_X0_1: u32 = 0x9100_0400;
 /// `b .-4` (Arm ARM C6.2.25: imm26 = -1).
