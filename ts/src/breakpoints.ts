@@ -263,7 +263,8 @@ export class BreakpointTable {
   /**
    * Account a stop: count hits, drop one-shot references, remember a stop on a
    * breakpoint for the next step-over, and report the kind the user asked for
-   * (a sw breakpoint placed in a hw slot still stops as `swbreak`).
+   * (a sw breakpoint placed in a hw slot still stops as `swbreak`; a watch stop whose
+   * FAR lies outside every watched range names the nearest watchpoint's address).
    */
   onStop(event: StopEvent): StopEvent {
     this.stoppedOn = undefined;
@@ -282,6 +283,9 @@ export class BreakpointTable {
         const dist = (e: BreakpointEntry): bigint => (r.addr < e.addr ? e.addr - r.addr : r.addr - (e.addr + BigInt(e.length) - 1n));
         const best = watches.reduce((a, b) => (dist(b) < dist(a) ? b : a));
         hit = watches.filter((e) => dist(e) === dist(best));
+        // Report the watched address, as gdbserver's aarch64_stopped_data_address does:
+        // gdb matches `watch:<addr>` against its watchpoint's range.
+        event = { ...event, reason: { ...r, addr: best.addr } };
       }
     }
     // Breakpoints fire before the instruction and watchpoints before the access
