@@ -40,9 +40,17 @@ describe('dispatch', () => {
     const { c } = setup();
     const feats = c.req('qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386').split(';');
     expect(feats).toEqual(
-      expect.arrayContaining(['PacketSize=4000', 'qXfer:features:read+', 'swbreak+', 'hwbreak+', 'vContSupported+', 'QStartNoAckMode+']),
+      expect.arrayContaining([
+        'PacketSize=4000',
+        'binary-upload+',
+        'qXfer:features:read+',
+        'swbreak+',
+        'hwbreak+',
+        'vContSupported+',
+        'QStartNoAckMode+',
+      ]),
     );
-    expect(feats).toHaveLength(6);
+    expect(feats).toHaveLength(7);
     const off = new MemClient(new FakeTarget({ caps: { debugEnabled: false } }));
     expect(off.req('qSupported').split(';')).not.toContain('swbreak+');
     expect(new MemClient(new FakeTarget(), { maxPacket: 0x800 }).req('qSupported')).toMatch(/^PacketSize=800;/);

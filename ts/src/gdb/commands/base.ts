@@ -1,12 +1,12 @@
 /**
- * State and memory: `?`, g/G, p/P, m/M, X.
+ * State and memory: `?`, g/G, p/P, m/M, X, x.
  *
  * Every request is validated completely (hex, lengths, register numbers) before
  * the target is called, so a rejected request never touches the guest.
  */
 
 import { AARCH64_REGISTERS, G_PACKET_BYTES } from '../aarch64';
-import { fromHex, parseHexBig, parseHexInt, toHex } from '../packet';
+import { ESCAPE, PACKET_END, PACKET_START, RLE, fromHex, parseHexBig, parseHexInt, toHex } from '../packet';
 import { stopReply } from '../stop';
 import { Errno, errnoFor, errorReply, ok, splitPair, type Command, type Reply, type ServerContext } from './common';
 
@@ -100,6 +100,39 @@ const readMem: Command = {
   },
 };
 
+/** Leading byte of an `x` reply's data (gdb docs "Packets": `x addr,length` -> `b XX...`). */
+const BINARY_REPLY = 'b';
+
+/** How many leading bytes of `data` fit `room` payload bytes once `$ # } *` are escaped (2 bytes each). */
+export function escapedPrefix(data: Buffer, room: number): number {
+  let used = 0;
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i] as number;
+    const cost = c === PACKET_START || c === PACKET_END || c === ESCAPE || c === RLE ? 2 : 1;
+    if (used + cost > room) return i;
+    used += cost;
+  }
+  return data.length;
+}
+
+const readMemBinary: Command = {
+  name: 'x',
+  // GDB 16+ uses `x` instead of `m` when the stub advertises it (gdb docs "General Query Packets").
+  features: ['binary-upload+'],
+  handle: (args, ctx) => {
+    const range = memoryRange(args.toString('latin1'), ctx);
+    if (!range) return errorReply(Errno.EINVAL);
+    // Escaped data plus the 'b' must fit PacketSize: answer with fewer bytes, as the protocol allows.
+    const room = ctx.maxPacket - BINARY_REPLY.length;
+    const len = Math.min(range.len, room);
+    return guard(() => {
+      const data = len > 0 ? ctx.target.readMemory(ctx.generalVcpu, range.addr, len) : Buffer.alloc(0);
+      const fit = data.subarray(0, escapedPrefix(data, room));
+      return ok(Buffer.concat([Buffer.from(BINARY_REPLY, 'latin1'), fit]));
+    });
+  },
+};
+
 const writeMemHex: Command = {
   name: 'M',
   handle: (args, ctx) => {
@@ -133,4 +166,4 @@ const writeMemBinary: Command = {
 };
 
 /** The base command family. */
-export const baseCommands: Command[] = [status, readAll, writeAll, readOne, writeOne, readMem, writeMemHex, writeMemBinary];
+export const baseCommands: Command[] = [status, readAll, writeAll, readOne, writeOne, readMem, readMemBinary, writeMemHex, writeMemBinary];
