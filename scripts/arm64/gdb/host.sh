@@ -3,6 +3,9 @@
 # LANE-GDB-READY, drive the kvm-debug GDB server with a real gdb-multiarch through the
 # forwarded PORT, check its output, and print `GDB-TEST: N passed, N failed` (lane.sh counts
 # it) into $LANE_OUT/logs/gdb.log. Waits for LANE-GDB-END (the guest ran to its end).
+# Then the bench session against the CLI's second run (spin guest, see serve.sh): STEPS stepi
+# timed against the guest's raw steps, and a 1 MiB read (dump binary memory), printed as
+# `BENCH: gdb-...` lines; its mechanism (gdb's status, the steps, the dumped bytes) is checked.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 LOG=$1 PORT=$2 CONSOLE_PID=${3:-}  # the console logger: gone = the guest is gone
@@ -81,5 +84,73 @@ if wait_for LANE-GDB-END 300 && grep -q 'CLI: exit status 0' "$LOG" && grep -q '
 	say "GDB PASS guest ran to its end after detach (printed 385)"; pass=$((pass + 1))
 else
 	say "GDB FAIL guest did not run to its end after detach (want "CLI: 385" and "CLI: exit status 0")"; fail=$((fail + 1))
+fi
+
+# ---- bench: stepi round trips and a 1 MiB read, on the spin guest (second CLI run)
+STEPS=200                 # serve.sh BENCH_STEPS: the raw figure is for the same count
+RAM_BASE=0x40000000       # ts/src/vmm/memory-map.ts RAM_BASE; the CLI's default 64 MiB are mapped there
+READ_BYTES=$((1 << 20))   # 1 MiB, inside the default --mem 64
+SPIN_BIN="$LANE_OUT/guests/spin.bin"
+DUMP="$LANE_OUT/logs/gdb-bench-1MiB.bin"
+BLOG="$LANE_OUT/logs/gdb-bench.log"
+CMDS="$LANE_OUT/logs/gdb-bench.gdb"
+rm -f "$DUMP"
+if wait_for LANE-GDB-BENCH-READY 300; then
+	# A command file: gdb -ex cannot hold a while loop. `shell date` stamps the host clock.
+	cat >"$CMDS" <<-EOF
+		set pagination off
+		set confirm off
+		set remotetimeout 60
+		set architecture aarch64
+		target remote 127.0.0.1:$PORT
+		echo GDBBENCH packet-probe\n
+		set debug remote 1
+		x/4xb $RAM_BASE
+		set debug remote 0
+		shell date +%s%N
+		set \$i = 0
+		while \$i < $STEPS
+		  stepi
+		  set \$i = \$i + 1
+		end
+		shell date +%s%N
+		echo GDBBENCH steps-done\n
+		p \$i
+		shell date +%s%N
+		dump binary memory $DUMP $RAM_BASE $(printf '0x%x' $((RAM_BASE + READ_BYTES)))
+		shell date +%s%N
+		echo GDBBENCH read-done\n
+		kill
+	EOF
+	timeout 600 gdb-multiarch -nx -batch -x "$CMDS" >"$BLOG" 2>&1
+	BRC=$?
+	# gdb prints a line per stepi; show the head and tail, not all of them
+	{ head -20 "$BLOG"; echo "..."; tail -8 "$BLOG"; } | sed 's/^/[gdb-bench] /' | tee -a "$OUT" >/dev/null
+	mapfile -t T < <(grep -E '^[0-9]{18,}$' "$BLOG")
+	# which packet gdb read memory with: the first m/x it sent during the short read
+	PKT=$(grep -oE 'Sending packet: \$[mx][0-9a-f]+,' "$BLOG" | head -1 | sed -E 's/.*\$(.).*/\1/')
+	RAW=$(grep -E 'BENCH: raw-step: [0-9.]+ ms/step' "$LOG" | tail -1 | sed -E 's/.*raw-step: ([0-9.]+) ms\/step.*/\1/')
+	if [ ${#T[@]} = 4 ]; then
+		STEP_MS=$(echo "${T[0]} ${T[1]} $STEPS" | awk '{printf "%.3f", ($2 - $1) / 1e6 / $3}')
+		MBS=$(echo "${T[2]} ${T[3]} $READ_BYTES" | awk '{printf "%.2f", $3 / 1048576 / (($2 - $1) / 1e9)}')
+		RATIO=n/a
+		[ -n "$RAW" ] && RATIO=$(echo "$STEP_MS $RAW" | awk '$2 > 0 {printf "%.0fx", $1 / $2}')
+		say "BENCH: gdb-stepi: $STEP_MS ms/step over $STEPS stepi through gdb-multiarch (raw ${RAW:-n/a} ms/step, ratio ${RATIO:-n/a})"
+		say "BENCH: gdb-read-1MiB: $MBS MB/s via ${PKT:-?} (dump binary memory $RAM_BASE +1 MiB)"
+	else
+		say "BENCH: gdb: no figures (want 4 timestamps, got ${#T[@]}; see $BLOG)"
+	fi
+	check_b() { # name condition-result
+		if [ "$2" = 0 ]; then say "GDB PASS bench: $1"; pass=$((pass + 1))
+		else say "GDB FAIL bench: $1"; fail=$((fail + 1)); fi
+	}
+	check_b "gdb-multiarch exit status 0 (got $BRC)" "$([ $BRC = 0 ]; echo $?)"
+	check_b "$STEPS stepi ran" "$(grep -Eq "^\\\$[0-9]+ = $STEPS\$" "$BLOG"; echo $?)"
+	check_b "memory read used m or x (got ${PKT:-none})" "$([ -n "$PKT" ]; echo $?)"
+	check_b "1 MiB dumped, starting with spin.bin" \
+		"$([ "$(stat -c %s "$DUMP" 2>/dev/null)" = $READ_BYTES ] && cmp -s -n "$(stat -c %s "$SPIN_BIN")" "$DUMP" "$SPIN_BIN"; echo $?)"
+	wait_for LANE-GDB-BENCH-END 60 || say "GDB NOTE bench: the CLI did not end after kill"
+else
+	say "GDB FAIL bench: the guest never printed LANE-GDB-BENCH-READY"; fail=$((fail + 1))
 fi
 say "GDB-TEST: $pass passed, $fail failed"

@@ -2,9 +2,16 @@
 # virtio-net NIC, start `kvm-debug run demo.elf --gdb 127.0.0.1:1234 --wait` and a proxy on
 # :1235 (qemu forwards a host port to it), print LANE-GDB-READY, and wait for the CLI to end
 # (the host's gdb-multiarch detaches and the guest runs to its end).
+# Then the bench (host.sh's second gdb session): the raw single-step figure of the same spin
+# guest through the addon (bench.js --steps), and a second CLI run on spin.elf, which never ends
+# by itself: gdb times stepi and a 1 MiB read, then kills it. Markers LANE-GDB-BENCH-READY/-END.
 GDB_PORT=1234
 PROXY_PORT=1235
 GUEST=/lane/guests/demo.elf
+BENCH_GUEST=/lane/guests/spin.elf
+BENCH_JS=/lane/js/test/arm64/bench.js
+BENCH_STEPS=200 # host.sh STEPS
+BENCH_TIMEOUT=300 # s: a bench client that never comes must not eat the lane's timeout
 CLI=/lane/ts/dist/cli.js
 # no modules.dep in the initramfs: load in dependency order (initramfs.sh copies NET_MODULES)
 for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net; do
@@ -31,5 +38,22 @@ done
 echo "LANE-GDB-READY"
 wait $CLIPID
 rc=$?
-kill $PROXY 2>/dev/null
 echo "LANE-GDB-END rc=$rc"
+
+# ---- bench: raw steps, then the CLI again for gdb's stepi and 1 MiB read
+if [ -f "$BENCH_JS" ]; then node "$BENCH_JS" --steps $BENCH_STEPS 2>&1; else echo "BENCH: raw-step: skipped (no $BENCH_JS)"; fi
+# the first listener must be gone before the second binds (the ready test below would see it)
+i=0
+while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+{ timeout $BENCH_TIMEOUT node "$CLI" run "$BENCH_GUEST" --gdb 127.0.0.1:$GDB_PORT --wait 2>&1; echo "exit status $?"; } | sed 's/^/CLI-BENCH: /' &
+CLIPID=$!
+i=0
+while [ $i -lt 120 ]; do
+	listening $GDB_PORT && break
+	kill -0 $CLIPID 2>/dev/null || break
+	sleep 1; i=$((i + 1))
+done
+echo "LANE-GDB-BENCH-READY"
+wait $CLIPID
+echo "LANE-GDB-BENCH-END rc=$?"
+kill $PROXY 2>/dev/null
