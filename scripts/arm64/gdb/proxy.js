@@ -7,6 +7,10 @@ const [listen, target] = process.argv.slice(2).map(Number);
 net
   .createServer((client) => {
     const up = net.connect(target, '127.0.0.1');
+    // Small request/reply packets: Nagle would hold each behind the peer's delayed ACK
+    // (tens of ms per gdb round trip); the server's own socket does the same (ts/src/gdb/tcp.ts).
+    client.setNoDelay(true);
+    up.setNoDelay(true);
     // pipe() ends each side when the other ends, after flushing what is buffered (a
     // server's last reply, e.g. the OK to gdb's detach, must not be dropped); errors
     // tear both down.
