@@ -9,6 +9,7 @@
 //! The handler itself does nothing: its only job is to make the signal
 //! non-fatal and to interrupt the ioctl.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Once;
 
@@ -170,8 +171,17 @@ pub fn kick_signal() -> i32 {
 
 extern "C" fn on_kick(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {}
 
+thread_local! {
+    /// This thread already unblocked [`kick_signal`].
+    static KICK_UNBLOCKED: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Installs the no-op handler for [`kick_signal`] once per process, and
-/// unblocks it in the calling thread (threads inherit a blocked mask).
+/// unblocks it in the calling thread (threads inherit a blocked mask) once
+/// per thread: `Vm::run` calls this on every run, and the rt_sigprocmask
+/// syscall is not free on a nested (emulated EL2) host. A thread that blocks
+/// [`kick_signal`] again itself after its first run loses stop()'s signal
+/// (immediate_exit still stops it at its next entry).
 pub fn prepare_thread_for_kicks() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
@@ -181,13 +191,18 @@ pub fn prepare_thread_for_kicks() {
             eprintln!("kvm-debug: cannot install the vCPU kick handler: {e}");
         }
     });
+    if KICK_UNBLOCKED.get() {
+        return;
+    }
     // SAFETY: sigset operations on a local set; pthread_sigmask changes only this thread's mask.
-    unsafe {
+    let rc = unsafe {
         let mut set: libc::sigset_t = core::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, kick_signal());
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
-    }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut())
+    };
+    // Only a success is remembered: a failed call is retried on the next run.
+    KICK_UNBLOCKED.set(rc == 0);
 }
 
 /// The shared, lock-free part of a vCPU that stop() uses.

@@ -105,6 +105,10 @@ struct VcpuState {
     step_mask: Option<StepMask>,
     reinjections: u64,
     known: Known,
+    /// The last debug exit's (ESR, `decode::summary`): a step loop sees one syndrome
+    /// over and over, and building the summary (a whole decode tree) costs ~5 us
+    /// per exit in the emulated lane.
+    last_summary: Option<(u64, String)>,
 }
 
 /// What the run loop knows about the vCPU without asking KVM: every question
@@ -526,6 +530,8 @@ impl Vm {
     ) -> Result<R> {
         let (slot, mut st) = self.shared.idle(vcpu)?;
         st.complete_pending_mmio(&slot.kicker)?;
+        // `f` may run or write the vCPU: what the run loop knew (PC, stage 1) is stale.
+        st.known = Known::default();
         Ok(f(st.hw.raw()))
     }
 
@@ -657,6 +663,19 @@ impl VcpuState {
             step_mask: None,
             reinjections: 0,
             known: Known::default(),
+            last_summary: None,
+        }
+    }
+
+    /// `decode::summary(esr)`, reused while the syndrome repeats (a pure function of it).
+    fn summary(&mut self, esr: u64) -> String {
+        match &self.last_summary {
+            Some((e, s)) if *e == esr => s.clone(),
+            _ => {
+                let s = decode::summary(esr);
+                self.last_summary = Some((esr, s.clone()));
+                s
+            }
         }
     }
 
@@ -950,7 +969,7 @@ impl Shared {
                         esr,
                         hsr_high_valid: valid,
                         ec,
-                        summary: decode::summary(esr),
+                        summary: st.summary(esr),
                         pc,
                         far: (cause == DebugCause::Watchpoint).then_some(far),
                         cause,
