@@ -137,6 +137,7 @@ echo
 echo "##### lane summary"
 sed -E 's/^\[guest +[0-9.]+\] //' "$LOG" | sed -n '/^LANE-BENCH-BEGIN/,/^LANE-BENCH-END/p; /^BENCH:/p' |
 	grep -v '^LANE-BENCH' | sed 's/^/  /' || true
+grep -h '^BENCH:' "$GDB_LOG" 2>/dev/null | sed 's/^/  /' || true # gdb/host.sh: gdb-stepi, gdb-read-1MiB
 printf '  %s\n' "${LANE_TIMES[@]}"
 printf '  %-40s %7.1f s\n' "total" "$(echo "$(now) - $T_ALL" | bc)"
 echo "  console log: $LOG"
