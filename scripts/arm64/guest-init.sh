@@ -5,6 +5,7 @@
 #   LANE-RUST-BEGIN <bin> / LANE-RUST-END <bin> rc=<n>   around each kvm-debug test binary
 #   LANE-NODE-END rc=<n>                                  after the Node suite (it prints its own counts)
 #   LANE-GDB-READY / LANE-GDB-END rc=<n>                  the gdb server for the host's gdb-multiarch
+#   LANE-GDB-BENCH-READY / LANE-GDB-BENCH-END rc=<n>      then the gdb bench's second CLI run (gdb/serve.sh)
 #   LANE-DONE                                             last line before power-off
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin HOME=/root
