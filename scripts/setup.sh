@@ -11,6 +11,7 @@
 #     wasm-bindgen; no --locked: a locked dependency version is gone from the
 #     index) and wasm-pack 0.15.1.
 #  3. npm ci (only when package-lock.json changed since the last one).
+#  4. gdb-multiarch from apt: jest drives the GDB server with the real client.
 # The arm64 lane (dpkg --add-architecture arm64, ...) sets itself up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,5 +69,13 @@ else
   say "npm ci"
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
+fi
+# 4. The real GDB client the server must satisfy (ts/test/gdb/real-gdb.test.ts).
+if command -v gdb-multiarch >/dev/null; then
+  say "gdb-multiarch present"
+else
+  say "apt-get install gdb-multiarch"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gdb-multiarch
 fi
 say "done"
