@@ -1,18 +1,58 @@
 /**
  * Stop replies (gdb docs "Stop Reply Packets"): `T05thread:<id>;swbreak:;`,
  * `hwbreak:;`, `watch:<addr>;`, `rwatch:`/`awatch:`, `T02` for an interrupt, and
- * `W<code>` for an exit.
+ * `W<code>` for an exit. `T` replies end with expedited registers `<regnum>:<le hex>;`
+ * (x29, sp, pc of the stopping vCPU), as gdbserver sends them: gdb's remote.c seeds
+ * its register cache from them and needs no register read to find the frame.
  */
 
-import type { StopEvent } from '../target';
+import type { DebugTarget, StopEvent } from '../target';
+import { REG_PC, REG_SP } from './aarch64';
 import { GDB_SIGTRAP, threadId } from './commands/common';
+
+/** Regnum of x29, the frame pointer (AAPCS64 5.1.1; gdb's aarch64 core feature numbers x0..x30 as 0..30). */
+export const REG_FP = 29;
+
+/** Registers sent in every `T` stop reply, in the order sent (gdbserver's aarch64 expedite_regs: x29, sp, pc). */
+export const EXPEDITED_REGS: readonly number[] = [REG_FP, REG_SP, REG_PC];
+
+/** One expedited register: its regnum and its little-endian bytes. */
+export interface ExpeditedRegister {
+  /** GDB regnum. */
+  regnum: number;
+  /** Little-endian value bytes, as readRegister returns them. */
+  bytes: Buffer;
+}
+
+/**
+ * Read the expedited registers of `vcpu` once. A register whose read fails is
+ * left out (a stop is never failed for it); none for an exit.
+ */
+export function readExpedited(target: DebugTarget, ev: StopEvent): ExpeditedRegister[] {
+  if (ev.reason.kind === 'exited') return [];
+  const out: ExpeditedRegister[] = [];
+  for (const regnum of EXPEDITED_REGS) {
+    try {
+      out.push({ regnum, bytes: target.readRegister(ev.vcpu, regnum) });
+    } catch {
+      // omitted: gdb reads it with p/g if it needs it
+    }
+  }
+  return out;
+}
 
 function sig(n: number): string {
   return (n & 0xff).toString(16).padStart(2, '0');
 }
 
-/** The stop-reply payload for an event. */
-export function stopReply(ev: StopEvent): string {
+/** The stop-reply payload for an event, with the given expedited registers appended to a `T` reply. */
+export function stopReply(ev: StopEvent, regs: readonly ExpeditedRegister[] = []): string {
+  const base = stopFields(ev);
+  if (base.startsWith('W')) return base;
+  return base + regs.map((r) => `${r.regnum.toString(16).padStart(2, '0')}:${r.bytes.toString('hex')};`).join('');
+}
+
+function stopFields(ev: StopEvent): string {
   const r = ev.reason;
   const thread = `thread:${threadId(ev.vcpu)};`;
   switch (r.kind) {

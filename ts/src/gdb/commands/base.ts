@@ -7,7 +7,7 @@
 
 import { AARCH64_REGISTERS, G_PACKET_BYTES } from '../aarch64';
 import { ESCAPE, PACKET_END, PACKET_START, RLE, fromHex, parseHexBig, parseHexInt, toHex } from '../packet';
-import { stopReply } from '../stop';
+import { readExpedited, stopReply } from '../stop';
 import { Errno, errnoFor, errorReply, ok, splitPair, type Command, type Reply, type ServerContext } from './common';
 
 /** Largest address + length we accept: the 64-bit address space. */
@@ -33,7 +33,10 @@ function guard(fn: () => Reply): Reply {
 
 const status: Command = {
   name: '?',
-  handle: (_args, ctx) => ok(stopReply(ctx.lastStop ?? { vcpu: ctx.generalVcpu, reason: { kind: 'step' }, pc: 0n })),
+  handle: (_args, ctx) => {
+    const ev = ctx.lastStop ?? { vcpu: ctx.generalVcpu, reason: { kind: 'step' as const }, pc: 0n };
+    return ok(stopReply(ev, readExpedited(ctx.target, ev)));
+  },
 };
 
 const readAll: Command = {
