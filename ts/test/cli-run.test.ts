@@ -253,8 +253,8 @@ describe('run --gdb over a fake addon: cleanup on every ending', () => {
     const c = await Rsp.connect(await gdbPort(t.err));
     expect(await c.req(`Z0,${hexa(bp)},4`)).toBe('OK');
     expect(ramImage(d.mod.last, words.length * 4)).not.toBe(sha(fs.readFileSync(f)));
-    expect(await c.req('c')).toBe('T05thread:01;swbreak:;');
-    expect(await c.req('s')).toBe('T05thread:01;');
+    expect(await c.req('c')).toMatch(/^T05thread:01;swbreak:;1d:[0-9a-f]{16};1f:[0-9a-f]{16};20:[0-9a-f]{16};$/);
+    expect(await c.req('s')).toMatch(/^T05thread:01;1d:[0-9a-f]{16};1f:[0-9a-f]{16};20:[0-9a-f]{16};$/);
     expect(await c.req(`p20`)).toBe(Buffer.from((bp + 4n).toString(16).padStart(16, '0'), 'hex').reverse().toString('hex'));
     expect(await c.req('D')).toBe('OK');
     expect(await done).toBe(0);
@@ -351,11 +351,31 @@ describe('run --gdb: attach to a running guest, interrupt, Unix socket', () => {
     c.send('c');
     await new Promise((r) => setTimeout(r, 30));
     c.sock.write(Buffer.from([0x03]));
-    expect(await c.next()).toBe('T02thread:01;');
+    expect(await c.next()).toMatch(/^T02thread:01;1d:/);
     expect(await c.req(`Z0,${(RAM_BASE + 4n).toString(16)},4`)).toBe('OK');
     d.signals.emit('SIGINT', 'SIGINT');
     expect(await done).toBe(130);
     expect(d.mod.last?.word(RAM_BASE + 4n)).toBe(A64.add(0, 0, 1));
+    c.sock.destroy();
+  });
+
+  test('without --wait, packets sent at once on connect wait for the handover stop and are answered in order', async () => {
+    const f = image('spin2.bin', [A64.NOP, A64.add(0, 0, 1), A64.b(-1)]);
+    const t = io();
+    const d = deps();
+    const done = runCommand([f, '--gdb', '127.0.0.1:0'], t.io, d);
+    const port = await gdbPort(t.err);
+    await new Promise((r) => setTimeout(r, 30)); // the guest is spinning
+    const c = await Rsp.connect(port);
+    c.send('p0'); // no pause: the handover stop is still in flight
+    c.send('qC');
+    const x0 = await c.next();
+    expect(x0).toMatch(/^[0-9a-f]{16}$/);
+    expect(x0).not.toBe('0000000000000000');
+    expect(await c.next()).toBe('QC01');
+    expect(d.mod.last?.isRunning(0)).toBe(false);
+    d.signals.emit('SIGINT', 'SIGINT');
+    expect(await done).toBe(130);
     c.sock.destroy();
   });
 

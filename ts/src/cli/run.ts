@@ -18,7 +18,7 @@
 import * as fs from 'fs';
 import { codedError, messageOf } from '../errors';
 import { DEFAULT_HOST, listen, type GdbListener } from '../gdb/tcp';
-import type { SessionEnd } from '../gdb/server';
+import type { GdbServer, SessionEnd } from '../gdb/server';
 import type { DebugMode } from '../policy';
 import { Session, type SessionStop } from '../session';
 import { elfProblem, isElf } from '../vmm/elf';
@@ -265,11 +265,13 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
     const result = await new Promise<{ code: number; detail: string }>((resolve) => {
       let handover = false;
       let freeRunning = false;
+      // Settles when the current free run has returned (the guest is stopped or gone).
+      let freeRun: Promise<void> = Promise.resolve();
       session.once('exit', (e: { code: number; detail: string }) => resolve(e));
       const free = (): void => {
         if (freeRunning) return;
         freeRunning = true;
-        session.runToEnd(() => handover).then(
+        freeRun = session.runToEnd(() => handover).then(
           (r) => {
             freeRunning = false;
             if (r) resolve(r);
@@ -281,11 +283,13 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
         );
       };
       if (listener) {
-        listener.on('connect', () => {
+        listener.on('connect', (server: GdbServer) => {
           say('debugger connected');
           if (freeRunning) {
             handover = true;
             session.interruptRaw();
+            // Packets that arrive before the handover stop completes wait for it, in order.
+            server.holdUntil(freeRun);
           }
         });
         listener.on('refused', () => say('a second debugger was refused: one client at a time'));

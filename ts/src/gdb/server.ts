@@ -1,7 +1,8 @@
 /**
  * The GDB remote protocol core. It does no I/O: `receive(bytes)` returns the
  * bytes to send now; replies that come later (stop replies after a resume, and
- * replies to packets queued while the guest ran) are emitted as 'output' events.
+ * replies to packets queued while the guest ran or while the server was held by
+ * `holdUntil`) are emitted as 'output' events.
  * Adapters (tcp.ts) move the bytes.
  *
  * Layers, as in daniel5151/gdbstub: framing (packet.ts) -> dispatch table built
@@ -36,7 +37,7 @@ import { queryCommands } from './commands/query';
 import { resumeCommands } from './commands/resume';
 import { threadCommands } from './commands/threads';
 import { ACK, DEFAULT_MAX_PACKET, encodePacket, NACK, PacketDecoder, type InputEvent } from './packet';
-import { stopConsoleNote, stopReply } from './stop';
+import { readExpedited, stopConsoleNote, stopReply } from './stop';
 
 /** errno for an over-long packet (Linux EMSGSIZE). */
 const EMSGSIZE = 90;
@@ -104,6 +105,7 @@ export class GdbServer extends EventEmitter {
   private noAck = false;
   private lastSent: Buffer | undefined;
   private runningPromise: Promise<void> | undefined;
+  private holdPromise: Promise<void> | undefined;
   private readonly queued: Buffer[] = [];
   private ended = false;
 
@@ -158,9 +160,36 @@ export class GdbServer extends EventEmitter {
     return this.noAck;
   }
 
-  /** Resolves when no resume is in flight (for tests and orderly shutdown). */
+  /** True while packets are held by {@link holdUntil}. */
+  get held(): boolean {
+    return this.holdPromise !== undefined;
+  }
+
+  /** Resolves when no resume is in flight and nothing is held (for tests and orderly shutdown). */
   async idle(): Promise<void> {
-    while (this.runningPromise) await this.runningPromise;
+    while (this.runningPromise || this.holdPromise) await (this.runningPromise ?? this.holdPromise);
+  }
+
+  /**
+   * Hold incoming packets (acked, not answered) until `stopped` settles, then
+   * answer them in order: for a client attaching to a running guest, whose
+   * handover stop is still in flight (gdbserver stops the inferior before it
+   * answers). A rejection is logged and releases the packets all the same.
+   */
+  holdUntil(stopped: Promise<unknown>): void {
+    const p = stopped
+      .then(
+        () => undefined,
+        (e: unknown) => this.log(`handover stop: ${e instanceof Error ? e.message : String(e)}`),
+      )
+      .then(() => {
+        if (this.holdPromise === p) this.holdPromise = undefined;
+        if (this.held) return;
+        const out: Buffer[] = [];
+        this.drainQueued(out);
+        if (out.length > 0) this.emit('output', Buffer.concat(out));
+      });
+    this.holdPromise = p;
   }
 
   /** Feed bytes from the client; returns the bytes to send right away. */
@@ -201,7 +230,7 @@ export class GdbServer extends EventEmitter {
       case 'packet':
         if (!this.noAck) out.push(Buffer.from([ACK]));
         if (this.ended) return;
-        if (this.running) {
+        if (this.running || this.held) {
           this.queued.push(ev.payload);
           return;
         }
@@ -281,14 +310,18 @@ export class GdbServer extends EventEmitter {
       )
       .then((out) => {
         this.runningPromise = undefined;
-        // Packets that arrived while the guest ran, in order.
-        while (!this.running && this.queued.length > 0 && !this.ended) {
-          const next = this.queued.shift() as Buffer;
-          this.dispatch(next, out);
-        }
+        this.drainQueued(out);
         if (out.length > 0) this.emit('output', Buffer.concat(out));
       });
     this.runningPromise = p;
+  }
+
+  /** Answer packets that arrived while the guest ran (or while held), in order, until one resumes it. */
+  private drainQueued(out: Buffer[]): void {
+    while (!this.running && !this.held && this.queued.length > 0 && !this.ended) {
+      const next = this.queued.shift() as Buffer;
+      this.dispatch(next, out);
+    }
   }
 
   private onStop(ev: StopEvent): Buffer[] {
@@ -299,7 +332,7 @@ export class GdbServer extends EventEmitter {
     if (this.ended) return out; // the client is gone: nobody to tell
     const note = stopConsoleNote(ev);
     if (note !== undefined) out.push(encodePacket(`O${Buffer.from(note, 'utf8').toString('hex')}`));
-    this.send({ kind: 'reply', data: stopReply(ev) }, out);
+    this.send({ kind: 'reply', data: stopReply(ev, readExpedited(this.target, ev)) }, out);
     if (ev.reason.kind === 'exited') this.end('exited');
     return out;
   }

@@ -1,16 +1,21 @@
-import { AARCH64_REGISTERS, G_PACKET_BYTES, REG_CPSR, REG_PC, REG_SYS0, REG_V0 } from '../../src/gdb/aarch64';
+import { AARCH64_REGISTERS, G_PACKET_BYTES, REG_CPSR, REG_PC, REG_SP, REG_SYS0, REG_V0 } from '../../src/gdb/aarch64';
 import { checksum } from '../../src/gdb/packet';
 import { commandName } from '../../src/gdb/server';
 import { defaultEsrDecoder } from '../../src/gdb/commands/monitor';
 import { decodeText, summary } from '../../src/decode';
 import { FakeTarget, INSN, HIGH_VA, MMIO_BASE, PSCI_SYSTEM_OFF, RAM_BASE } from './fake-target';
 import { hexText, MemClient, unhexText } from './client';
+import { TargetError, TargetErrorCode } from '../../src/target';
 
 const le64 = (v: bigint): string => {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(v);
   return b.toString('hex');
 };
+
+/** A stop reply without its expedited `<regnum>:<value>;` fields (tested on their own below). */
+const bare = (r: string): string => r.replace(/(?<=;|^T[0-9a-f]{2})[0-9a-f]{2}:[0-9a-f]+;/g, '');
+const bareAll = (rs: string[]): string[] => rs.map(bare);
 
 function setup(vcpus = 1, opts: ConstructorParameters<typeof MemClient>[1] = {}): { t: FakeTarget; c: MemClient } {
   const t = new FakeTarget({ vcpus });
@@ -33,7 +38,7 @@ describe('dispatch', () => {
     expect(c.req('vMustReplyEmpty')).toBe('');
     expect(c.req('qTStatus')).toBe('');
     expect(c.req('!')).toBe('');
-    expect(c.req('?')).toBe('T05thread:01;');
+    expect(bare(c.req('?'))).toBe('T05thread:01;');
   });
 
   test('qSupported is derived from the command table', () => {
@@ -80,7 +85,7 @@ describe('acks', () => {
   test('over-long packets get an error reply, not a crash', () => {
     const { c } = setup(1, { maxPacket: 64 });
     expect(c.req('M40000000,40:' + '00'.repeat(0x40))).toBe('E5a');
-    expect(c.req('?')).toBe('T05thread:01;');
+    expect(bare(c.req('?'))).toBe('T05thread:01;');
   });
 });
 
@@ -226,7 +231,7 @@ describe('breakpoints', () => {
     const { t, c } = setup();
     t.program(RAM_BASE + 0x40n, [INSN.BRK0 | (0x123 << 5)]);
     expect(c.req('Z0,40000040,4')).toBe('E11');
-    expect(c.req('?')).toBe('T05thread:01;');
+    expect(bare(c.req('?'))).toBe('T05thread:01;');
   });
 });
 
@@ -320,21 +325,21 @@ describe('execution and stop replies', () => {
   test('continue to a sw breakpoint: T05 with swbreak and the thread', async () => {
     const { t, c } = setup();
     expect(c.req('Z0,40000010,4')).toBe('OK');
-    expect(await c.resume('c')).toEqual(['T05thread:01;swbreak:;']);
+    expect(bareAll(await c.resume('c'))).toEqual(['T05thread:01;swbreak:;']);
     expect(t.reg(0, REG_PC)).toBe(0x40000010n);
-    expect(c.req('?')).toBe('T05thread:01;swbreak:;');
+    expect(bare(c.req('?'))).toBe('T05thread:01;swbreak:;');
   });
 
   test('step: s and vCont;s; the table steps over the breakpoint under the PC', async () => {
     const { t, c } = setup();
-    expect(await c.resume('s')).toEqual(['T05thread:01;']);
+    expect(bareAll(await c.resume('s'))).toEqual(['T05thread:01;']);
     expect(t.reg(0, REG_PC)).toBe(0x40000004n);
     expect(c.req('Z0,40000008,4')).toBe('OK');
-    expect(await c.resume('vCont;s:1')).toEqual(['T05thread:01;']); // lands on the BRK
+    expect(bareAll(await c.resume('vCont;s:1'))).toEqual(['T05thread:01;']); // lands on the BRK
     expect(t.reg(0, REG_PC)).toBe(0x40000008n);
-    expect(await c.resume('vCont;s:1')).toEqual(['T05thread:01;swbreak:;']); // executes it
+    expect(bareAll(await c.resume('vCont;s:1'))).toEqual(['T05thread:01;swbreak:;']); // executes it
     expect(t.reg(0, REG_PC)).toBe(0x40000008n);
-    expect(await c.resume('vCont;s:1')).toEqual(['T05thread:01;']); // stepped over
+    expect(bareAll(await c.resume('vCont;s:1'))).toEqual(['T05thread:01;']); // stepped over
     expect(t.reg(0, REG_PC)).toBe(0x4000000cn);
     expect(t.word(RAM_BASE + 8n)).toBe(INSN.BRK0); // back in place
   });
@@ -344,25 +349,25 @@ describe('execution and stop replies', () => {
     t.program(RAM_BASE, [INSN.STR_X1_X0, INSN.LDR_X1_X0]);
     t.setReg(0, 0, RAM_BASE + 0x800n);
     expect(c.req('Z2,40000800,8')).toBe('OK');
-    expect(await c.resume('c')).toEqual(['T05thread:01;watch:40000800;']);
+    expect(bareAll(await c.resume('c'))).toEqual(['T05thread:01;watch:40000800;']);
     expect(c.req('z2,40000800,8')).toBe('OK');
     expect(c.req('Z3,40000804,4')).toBe('OK');
     // The 8-byte load at 0x800 overlaps the watch at 0x804: gdb only recognises an address in its range.
-    expect(await c.resume('c')).toEqual(['T05thread:01;rwatch:40000804;']);
+    expect(bareAll(await c.resume('c'))).toEqual(['T05thread:01;rwatch:40000804;']);
     expect(c.req('z3,40000804,4')).toBe('OK');
     expect(c.req('Z4,40000800,1')).toBe('OK');
-    expect(await c.resume('c')).toEqual(['T05thread:01;awatch:40000800;']);
+    expect(bareAll(await c.resume('c'))).toEqual(['T05thread:01;awatch:40000800;']);
     expect(c.req('z4,40000800,1')).toBe('OK');
     expect(c.req('Z1,40000010,4')).toBe('OK');
-    expect(await c.resume('c')).toEqual(['T05thread:01;hwbreak:;']);
+    expect(bareAll(await c.resume('c'))).toEqual(['T05thread:01;hwbreak:;']);
   });
 
   test('c addr resumes at the address; C/S drop the signal', async () => {
     const { t, c } = setup();
     expect(c.req('Z0,40000108,4')).toBe('OK');
-    expect(await c.resume('c40000100')).toEqual(['T05thread:01;swbreak:;']);
+    expect(bareAll(await c.resume('c40000100'))).toEqual(['T05thread:01;swbreak:;']);
     expect(t.reg(0, REG_PC)).toBe(0x40000108n);
-    expect(await c.resume('S05')).toEqual(['T05thread:01;']);
+    expect(bareAll(await c.resume('S05'))).toEqual(['T05thread:01;']);
     expect(c.req('Czz')).toBe('E16');
     expect(c.req('czz')).toBe('E16');
   });
@@ -377,7 +382,7 @@ describe('execution and stop replies', () => {
     const { t, c } = setup(2);
     t.setReg(1, REG_PC, RAM_BASE + 0x400n);
     expect(c.req('Z0,40000404,4')).toBe('OK');
-    expect(await c.resume('vCont;c')).toEqual(['T05thread:02;swbreak:;']);
+    expect(bareAll(await c.resume('vCont;c'))).toEqual(['T05thread:02;swbreak:;']);
     expect(c.req('qC')).toBe('QC02');
   });
 
@@ -389,9 +394,9 @@ describe('execution and stop replies', () => {
     expect(c.raw('$qC#b4')).toEqual([]); // queued
     c.raw('\x03');
     await c.server.idle();
-    expect(c.raw('')).toEqual(['T02thread:01;', 'QC01']);
+    expect(bareAll(c.raw(''))).toEqual(['T02thread:01;', 'QC01']);
     const wire = Buffer.concat(c.wire).toString('latin1');
-    expect(wire).toMatch(/\$T02thread:01;#[0-9a-f]{2}.*\$QC01#/);
+    expect(wire).toMatch(/\$T02thread:01;(?:[0-9a-f]{2}:[0-9a-f]{16};){3}#[0-9a-f]{2}.*\$QC01#/);
   });
 
   test('exit: W with the code, and breakpoints are removed', async () => {
@@ -402,7 +407,7 @@ describe('execution and stop replies', () => {
     expect(c.req('Z0,40000100,4')).toBe('OK');
     const ends: string[] = [];
     c.server.on('end', (e: { reason: string }) => ends.push(e.reason));
-    expect(await c.resume('c')).toEqual(['W03']);
+    expect(bareAll(await c.resume('c'))).toEqual(['W03']);
     expect(ends).toEqual(['exited']);
     expect(t.word(RAM_BASE + 0x100n)).toBe(INSN.NOP);
   });
@@ -414,7 +419,80 @@ describe('execution and stop replies', () => {
     expect(replies).toHaveLength(2);
     expect(replies[0]?.[0]).toBe('O');
     expect(unhexText(replies[0]?.slice(1) ?? '')).toMatch(/re-injected.*ESR 0xf2000123/);
-    expect(replies[1]).toBe('T05thread:01;');
+    expect(bare(replies[1] ?? '')).toBe('T05thread:01;');
+  });
+});
+
+describe('expedited registers in stop replies', () => {
+  test('T replies carry x29, sp and pc of the stopping vCPU, little-endian; ? too; W none', async () => {
+    const { t, c } = setup(2);
+    t.setReg(1, REG_PC, RAM_BASE + 0x400n);
+    t.setReg(1, 29, 0x1122334455667788n);
+    t.setReg(1, REG_SP, 0x40008000n);
+    expect(c.req('Z0,40000404,4')).toBe('OK');
+    const want = `T05thread:02;swbreak:;1d:${le64(0x1122334455667788n)};1f:${le64(0x40008000n)};20:${le64(0x40000404n)};`;
+    expect(await c.resume('vCont;c')).toEqual([want]);
+    expect(c.req('?')).toBe(want);
+    t.program(RAM_BASE + 0x408n, [INSN.HVC0]);
+    t.setReg(1, 0, PSCI_SYSTEM_OFF);
+    t.setReg(1, 1, 0n);
+    expect(await c.resume('vCont;s:2')).toEqual([`T05thread:02;1d:${le64(0x1122334455667788n)};1f:${le64(0x40008000n)};20:${le64(0x40000408n)};`]);
+    expect(await c.resume('vCont;c')).toEqual(['W00']);
+  });
+
+  test('a register that cannot be read is left out; the stop still goes out', async () => {
+    const { t, c } = setup();
+    const read = t.readRegister.bind(t);
+    let reads = 0;
+    t.readRegister = (vcpu: number, regnum: number): Buffer => {
+      reads++;
+      if (regnum === REG_SP) throw new TargetError(TargetErrorCode.BadArgument, `regnum ${regnum}`);
+      return read(vcpu, regnum);
+    };
+    expect(c.req('Z0,40000010,4')).toBe('OK');
+    expect(await c.resume('c')).toEqual([`T05thread:01;swbreak:;1d:${le64(t.reg(0, 29))};20:${le64(0x40000010n)};`]);
+    expect(reads).toBe(3); // once per stop
+  });
+});
+
+describe('holding packets until a handover stop completes', () => {
+  test('packets sent while the target is still stopping are answered after, in order', async () => {
+    const { t, c } = setup();
+    t.setReg(0, 0, 0x42n);
+    // A guest still running: register reads fail until its stop completes (asynchronously).
+    let running = true;
+    const read = t.readRegister.bind(t);
+    t.readRegister = (vcpu: number, regnum: number): Buffer => {
+      if (running) throw new TargetError(TargetErrorCode.BadState, 'vCPU is running');
+      return read(vcpu, regnum);
+    };
+    const stopped = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        running = false;
+        resolve();
+      }, 20),
+    );
+    c.server.holdUntil(stopped);
+    expect(c.server.held).toBe(true);
+    expect(c.raw('$qSupported#37')).toEqual([]);
+    expect(c.raw('$?#3f$p0#a0$qC#b4')).toEqual([]);
+    expect(c.acks).toBe(4); // acked at once, answered later
+    await c.server.idle();
+    expect(c.server.held).toBe(false);
+    const replies = c.raw('');
+    expect(replies).toHaveLength(4);
+    expect(replies[0]).toMatch(/^PacketSize=/);
+    expect(replies[1]).toMatch(/^T05thread:01;1d:/);
+    expect(replies.slice(2)).toEqual([le64(0x42n), 'QC01']);
+    expect(c.req('p0')).toBe(le64(0x42n)); // and it goes on as usual
+  });
+
+  test('a failed handover stop still releases the packets', async () => {
+    const { c } = setup();
+    c.server.holdUntil(Promise.reject(new Error('stop failed')));
+    expect(c.raw('$qC#b4')).toEqual([]);
+    await c.server.idle();
+    expect(c.raw('')).toEqual(['QC01']);
   });
 });
 
