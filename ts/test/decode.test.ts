@@ -2,8 +2,9 @@
  * Golden decoding through BOTH builds. A backend that fails to load fails
  * every test of its block (beforeAll throws): it is never skipped.
  *
- * fixtures/esr/*.json (from the decoder work) are run when present; the five
- * syndromes observed on real KVM/arm64 (shared/lab/arm64-kvm) are always run.
+ * fixtures/esr/*.json and fixtures/insn/*.json must exist (a missing or empty
+ * folder fails); the five syndromes observed on real KVM/arm64
+ * (shared/lab/arm64-kvm) are always run.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -30,10 +31,9 @@ const FIXTURES = path.resolve(__dirname, '..', '..', 'fixtures');
 /** JSON files of a fixture folder, each an object or an array of objects. */
 function fixtureCases(dir: string): Case[] {
   const d = path.join(FIXTURES, dir);
-  if (!fs.existsSync(d)) return [];
-  return fs
-    .readdirSync(d)
-    .filter((f) => f.endsWith('.json'))
+  const files = fs.readdirSync(d).filter((f) => f.endsWith('.json'));
+  if (files.length === 0) throw new Error(`no golden fixtures in ${d}`);
+  return files
     .sort()
     .flatMap((f) => {
       const data = JSON.parse(fs.readFileSync(path.join(d, f), 'utf8')) as unknown;
@@ -43,9 +43,6 @@ function fixtureCases(dir: string): Case[] {
 }
 
 type Case = [string, Record<string, unknown>];
-/** Reported as skipped (never as passed) while a fixture folder is still empty. */
-const NONE: Case[] = [['(no fixtures yet)', {}]];
-
 type Kind = BreakpointKindName;
 interface BreakpointFixture {
   vectors?: { kind: Kind; imm: number; word: string; le: string }[];
@@ -66,10 +63,9 @@ interface PatchFixture {
   remove?: PatchCase[];
 }
 
-/** fixtures/insn/<file> (from the codec work); an absent file is an empty object. */
+/** fixtures/insn/<file>; a missing file throws (fails the suite). */
 function insnFixture<T>(file: string): T {
-  const f = path.join(FIXTURES, 'insn', file);
-  return (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : {}) as T;
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, 'insn', file), 'utf8')) as T;
 }
 
 function hex(b: Uint8Array): string {
@@ -130,8 +126,7 @@ describe.each(['native', 'wasm'] as const)('%s backend', (name) => {
 
   describe('golden fixtures/esr', () => {
     const cases = fixtureCases('esr');
-    const run = cases.length > 0 ? it.each(cases) : it.skip.each(NONE);
-    run('%s', (_file, c) => {
+    it.each(cases)('%s', (_file, c) => {
       const raw = c.esr ?? c.value;
       expect(typeof raw).toBe('string');
       const esr = BigInt(raw as string);
