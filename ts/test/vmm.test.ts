@@ -59,15 +59,20 @@ describe('image loading', () => {
     expect(vm.getReg(0, 'pc')).toBe(RAM_BASE);
   });
 
-  test("ELF: checked here, then the addon's loadElf; vCPU 0 at e_entry", () => {
+  test("ELF: the addon's loadElf loads it and is the one that refuses; vCPU 0 at e_entry", () => {
     const vm = new FakeVm();
     const entry = RAM_BASE + 0x80n;
     vm.loadElf = () => entry;
     expect(loadGuestImage(vm, elfHeader())).toEqual({ format: 'elf', entry });
     expect(vm.getReg(0, 'pc')).toBe(entry);
-    expect(() => loadGuestImage(vm, elfHeader((b) => b.writeUInt16LE(62, 18)))).toThrow(
-      expect.objectContaining({ code: 'ERR_BAD_ELF', message: 'bad ELF: e_machine 62 is not EM_AARCH64 (183)' }),
-    );
+    // The addon's refusal (Rust elf.rs: e_type, e_machine, segments) reaches the caller as is.
+    const refusal = Object.assign(new Error('bad ELF: e_machine is 62, not EM_AARCH64 (183)'), { code: 'ERR_BAD_ELF' });
+    vm.loadElf = () => {
+      throw refusal;
+    };
+    vm.setReg(0, 'pc', 0x1234n);
+    expect(() => loadGuestImage(vm, elfHeader((b) => b.writeUInt16LE(62, 18)))).toThrow(refusal);
+    expect(vm.getReg(0, 'pc')).toBe(0x1234n);
   });
 
   test('empty or oversized raw images are refused with the size / address', () => {

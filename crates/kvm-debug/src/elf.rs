@@ -2,7 +2,7 @@
 //! AArch64 image, parsed read-only with the `object` crate.
 
 use crate::error::{Error, Result};
-use object::elf::{FileHeader64, EM_AARCH64, PT_LOAD};
+use object::elf::{FileHeader64, EM_AARCH64, ET_EXEC, PT_LOAD};
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::LittleEndian;
 
@@ -37,6 +37,13 @@ pub fn load_segments(bytes: &[u8]) -> Result<Image> {
     let endian = hdr
         .endian()
         .map_err(|e| bad(format!("bad byte order: {e}")))?;
+    // Segments are copied to p_paddr unrelocated, so only a fixed-address
+    // executable loads correctly (gABI "ELF Header": ET_EXEC = 2); a PIE
+    // (ET_DYN) would silently run at the wrong addresses.
+    let kind = hdr.e_type(endian);
+    if kind != ET_EXEC {
+        return Err(bad(format!("e_type is {kind}, not ET_EXEC ({ET_EXEC})")));
+    }
     let machine = hdr.e_machine(endian);
     if machine != EM_AARCH64 {
         return Err(bad(format!(
@@ -135,6 +142,12 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string()
             .contains("EM_AARCH64"));
+        let mut e = tiny_elf(0x4000_0000, &[0; 4], 0);
+        e[16] = 3; // ET_DYN: a PIE would need relocation
+        assert!(load_segments(&e)
+            .unwrap_err()
+            .to_string()
+            .contains("ET_EXEC"));
         let mut e = tiny_elf(0x4000_0000, &[0; 4], 0);
         e.truncate(e.len() - 2); // file data cut short
         assert!(load_segments(&e).is_err());

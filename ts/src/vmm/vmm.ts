@@ -6,7 +6,7 @@
  * KVM_EXIT_SYSTEM_EVENT, which Session turns into `exited`.
  */
 
-import { elfProblem, isElf } from './elf';
+import { isElf } from './elf';
 import { UART_BASE, UART_SIZE } from './memory-map';
 import type { KvmVm, VmExit } from './native-vm';
 import { Pl011 } from './pl011';
@@ -57,14 +57,13 @@ export interface LoadedImage {
 }
 
 /**
- * Load an ELF (header checked here first: ERR_BAD_ELF names the field) or a raw
- * image at RAM base, then put vCPU 0 at the entry in the entry state.
+ * Load an ELF (the addon's loadElf refuses a bad one with ERR_BAD_ELF naming the
+ * field; `kvm-debug run` checks the header earlier, before any host check) or a
+ * raw image at RAM base, then put vCPU 0 at the entry in the entry state.
  */
 export function loadGuestImage(vm: KvmVm, bytes: Uint8Array): LoadedImage {
   let loaded: LoadedImage;
   if (isElf(bytes)) {
-    const why = elfProblem(bytes);
-    if (why !== undefined) throw coded('ERR_BAD_ELF', `bad ELF: ${why}`);
     loaded = { format: 'elf', entry: vm.loadElf(bytes) };
   } else {
     if (bytes.length === 0) throw coded('ERR_BAD_ARGUMENT', 'the image is empty (0 bytes)');
