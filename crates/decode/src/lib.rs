@@ -5,6 +5,8 @@
 //! * [`insn`]: the breakpoint instruction codec (A64 BRK/HLT, A32/T32 BKPT).
 //! * [`patch`]: patch plans for inserting and removing software breakpoints.
 //! * [`exception`]: exception-entry arithmetic (vector offsets, SPSR, PSTATE).
+//! * [`walk`]: the stage-1 EL1&0 page-table walker over any [`walk::PhysRead`]
+//!   (guest RAM on KVM, or a page-table dump on any OS).
 //!
 //! References are to the Arm Architecture Reference Manual for A-profile
 //! (Arm ARM, DDI 0487, issue L.a) unless stated otherwise.
@@ -17,6 +19,7 @@ pub mod exception;
 pub mod field;
 pub mod insn;
 pub mod patch;
+pub mod walk;
 
 pub use classify::{class_name, classify, classify_batch, Classification, DebugEvent, CLASS_NAMES};
 pub use error::Error;

@@ -41,6 +41,33 @@ pub struct Capabilities {
     pub one_reg: bool,
     /// `KVM_CAP_ARM_PSCI_0_2`: the PSCI 0.2 vCPU feature exists.
     pub psci_0_2: bool,
+    /// Why guest debugging cannot work on this kernel, or None when it can:
+    /// no KVM_CAP_SET_GUEST_DEBUG, or a KVM_CAP_SET_GUEST_DEBUG2 mask without
+    /// the control bits a session needs ([`crate::debug::DebugState::probe_control`]).
+    pub debug_unavailable: Option<String>,
+}
+
+impl Capabilities {
+    /// The verdict of [`Capabilities::debug_unavailable`] for these fields.
+    fn debug_verdict(&self) -> Option<String> {
+        if !self.available {
+            return None;
+        }
+        if !self.set_guest_debug {
+            return Some("the kernel lacks KVM_CAP_SET_GUEST_DEBUG".into());
+        }
+        let need = crate::debug::DebugState::probe_control();
+        let mask = self.guest_debug_control_mask;
+        // A mask of 0 is a kernel before 5.7: KVM_SET_GUEST_DEBUG itself says (probe_guest_debug).
+        if mask != 0 && mask & need != need {
+            return Some(format!(
+                "the kernel rejects guest-debug control flags {:#x} (KVM_CAP_SET_GUEST_DEBUG2 \
+                 mask {mask:#x})",
+                need & !mask
+            ));
+        }
+        None
+    }
 }
 
 impl Capabilities {
@@ -59,6 +86,7 @@ impl Capabilities {
             ipa_size: 0,
             one_reg: false,
             psci_0_2: false,
+            debug_unavailable: None,
         }
     }
 }
@@ -103,7 +131,7 @@ pub fn probe_path(path: &'static str) -> Capabilities {
     };
     // KVM_CHECK_EXTENSION returns 0 when absent and -1 on error; both read as "none".
     let ext = |cap: u32| kvm.check_extension_raw(cap.into()).max(0);
-    Capabilities {
+    let mut c = Capabilities {
         available: true,
         code: None,
         reason: None,
@@ -117,7 +145,10 @@ pub fn probe_path(path: &'static str) -> Capabilities {
         ipa_size: ext(KVM_CAP_ARM_VM_IPA_SIZE) as u32,
         one_reg: ext(KVM_CAP_ONE_REG) > 0,
         psci_0_2: ext(KVM_CAP_ARM_PSCI_0_2) > 0,
-    }
+        debug_unavailable: None,
+    };
+    c.debug_unavailable = c.debug_verdict();
+    c
 }
 
 /// Not Linux: there is no KVM; the answer says so.
@@ -137,6 +168,30 @@ mod tests {
         assert_eq!(c.code, Some("ERR_NO_KVM"));
         assert!(c.reason.unwrap().contains("/nonexistent/kvm"));
         assert_eq!(c.hw_breakpoints, 0);
+    }
+
+    #[test]
+    fn the_debug_verdict_names_what_the_kernel_lacks() {
+        let mut c = probe_path("/nonexistent/kvm");
+        c.available = true;
+        assert_eq!(
+            c.debug_verdict().as_deref(),
+            Some("the kernel lacks KVM_CAP_SET_GUEST_DEBUG")
+        );
+        c.set_guest_debug = true;
+        assert_eq!(
+            c.debug_verdict(),
+            None,
+            "no SET_GUEST_DEBUG2 mask: the ioctl decides"
+        );
+        c.guest_debug_control_mask = 0x3; // ENABLE|SINGLESTEP, no USE_SW_BP
+        let why = c.debug_verdict().unwrap();
+        assert!(
+            why.contains("flags 0x10000") && why.contains("mask 0x3"),
+            "{why}"
+        );
+        c.guest_debug_control_mask = 0x3_0003;
+        assert_eq!(c.debug_verdict(), None);
     }
 
     #[test]

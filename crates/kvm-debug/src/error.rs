@@ -2,6 +2,7 @@
 //! [`Error::code`] string that the addon copies into a JS `Error.code`.
 
 use core::fmt;
+use decode::walk::WalkError;
 
 /// An error from the KVM path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,34 +71,58 @@ pub enum Error {
         /// Its size in memory.
         memsz: u64,
     },
-    /// More hardware breakpoints or watchpoints than the CPU has.
-    TooManyHw {
-        /// `"breakpoints"` or `"watchpoints"`.
+    /// Every hardware breakpoint (or watchpoint) slot is in use.
+    HwSlots {
+        /// `"breakpoint"` or `"watchpoint"`.
         what: &'static str,
-        /// How many were requested.
-        requested: usize,
-        /// How many KVM offers (KVM_CAP_GUEST_DEBUG_HW_BPS / _WPS).
-        available: usize,
+        /// The address asked for.
+        addr: u64,
+        /// How many slots KVM offers (KVM_CAP_GUEST_DEBUG_HW_BPS / _WPS).
+        slots: usize,
     },
-    /// No software breakpoint of ours at this address.
-    NoBreakpoint {
-        /// The guest-physical address.
+    /// That hardware breakpoint or watchpoint is already set.
+    AlreadySet {
+        /// `"hardware breakpoint"` or `"watchpoint"`.
+        what: &'static str,
+        /// Its address.
         addr: u64,
     },
-    /// A virtual address could not be translated.
-    Translation {
-        /// The virtual address.
-        va: u64,
-        /// The walker's explanation (level, descriptor).
-        why: String,
+    /// No breakpoint of ours of that kind at this address.
+    NoBreakpoint {
+        /// `"software breakpoint"`, `"hardware breakpoint"` or `"watchpoint"`.
+        what: &'static str,
+        /// The address (guest-physical for software breakpoints, else virtual).
+        addr: u64,
     },
+    /// A virtual address could not be translated: the walker's error, whose
+    /// own code ([`decode::walk::WalkError::code`]) is [`Error::fault_code`].
+    Translation(WalkError),
     /// A bad argument (e.g. a zero-sized VM).
     BadArgument {
         /// What was wrong, naming the value.
         why: String,
     },
-    /// KVM_CAP_SET_GUEST_DEBUG is absent: guests run, debugging is off.
-    NoGuestDebug,
+    /// Guest debugging is off (no KVM_CAP_SET_GUEST_DEBUG, `--debug off`, or
+    /// the debugger detached): the guest runs, breakpoints and steps are refused.
+    DebugOff {
+        /// Why it is off.
+        reason: String,
+    },
+    /// A vCPU's run thread could not be started.
+    Thread {
+        /// The vCPU.
+        vcpu: u32,
+        /// The OS error.
+        why: String,
+    },
+    /// Completing a pending MMIO access (one KVM_RUN with immediate_exit) did
+    /// not return EINTR as KVM documents (Documentation/virt/kvm/api.rst, immediate_exit).
+    MmioCompletion {
+        /// The vCPU.
+        vcpu: u32,
+        /// What KVM_RUN returned instead.
+        got: String,
+    },
     /// The VM was closed.
     Closed,
     /// An error of the pure decode core (breakpoint codec, patch plans).
@@ -118,13 +143,25 @@ impl Error {
             Error::OutsideRam { .. } => "ERR_OUTSIDE_RAM",
             Error::BadElf { .. } => "ERR_BAD_ELF",
             Error::ElfSegmentOutsideRam { .. } => "ERR_ELF_SEGMENT_OUTSIDE_RAM",
-            Error::TooManyHw { .. } => "ERR_HW_SLOTS",
+            Error::HwSlots { .. } => "ERR_HW_SLOTS",
+            Error::AlreadySet { .. } => "ERR_ALREADY_SET",
             Error::NoBreakpoint { .. } => "ERR_NO_BREAKPOINT",
-            Error::Translation { .. } => "ERR_TRANSLATION",
+            Error::Translation(_) => "ERR_TRANSLATION",
             Error::BadArgument { .. } => "ERR_BAD_ARGUMENT",
-            Error::NoGuestDebug => "ERR_NO_GUEST_DEBUG",
+            Error::DebugOff { .. } => "ERR_DEBUG_OFF",
+            Error::Thread { .. } => "ERR_THREAD",
+            Error::MmioCompletion { .. } => "ERR_MMIO_COMPLETION",
             Error::Closed => "ERR_VM_CLOSED",
             Error::Decode(e) => e.code(),
+        }
+    }
+
+    /// The finer code of a translation failure (`ERR_WALK_NOT_VALID`, ...),
+    /// which the bindings pass on as the JS error's `.fault`.
+    pub fn fault_code(&self) -> Option<&'static str> {
+        match self {
+            Error::Translation(w) => Some(w.code()),
+            _ => None,
         }
     }
 
@@ -135,6 +172,12 @@ impl Error {
             errno,
             detail: detail.into(),
         }
+    }
+}
+
+impl From<WalkError> for Error {
+    fn from(e: WalkError) -> Self {
+        Error::Translation(e)
     }
 }
 
@@ -195,23 +238,19 @@ impl fmt::Display for Error {
                 f,
                 "ELF PT_LOAD segment at {paddr:#x} ({memsz:#x} bytes) is outside guest RAM"
             ),
-            Error::TooManyHw {
-                what,
-                requested,
-                available,
-            } => write!(
+            Error::HwSlots { what, addr, slots } => write!(
                 f,
-                "{requested} hardware {what} requested but this CPU/KVM offers {available}"
+                "no hardware {what} at {addr:#x}: all {slots} hardware {what} slots are in use"
             ),
-            Error::NoBreakpoint { addr } => {
-                write!(f, "no software breakpoint of ours at {addr:#x}")
-            }
-            Error::Translation { va, why } => write!(f, "cannot translate VA {va:#x}: {why}"),
+            Error::AlreadySet { what, addr } => write!(f, "a {what} is already set at {addr:#x}"),
+            Error::NoBreakpoint { what, addr } => write!(f, "no {what} of ours at {addr:#x}"),
+            Error::Translation(w) => write!(f, "cannot translate VA {:#x}: {w}", w.va),
             Error::BadArgument { why } => write!(f, "bad argument: {why}"),
-            Error::NoGuestDebug => write!(
+            Error::DebugOff { reason } => write!(f, "guest debugging is off: {reason}"),
+            Error::Thread { vcpu, why } => write!(f, "cannot start the vCPU {vcpu} thread: {why}"),
+            Error::MmioCompletion { vcpu, got } => write!(
                 f,
-                "this kernel has no KVM_CAP_SET_GUEST_DEBUG: the guest runs, but breakpoints \
-                 and single-step are unavailable"
+                "completing vCPU {vcpu}'s pending MMIO access gave {got}, not EINTR"
             ),
             Error::Closed => write!(f, "the VM was closed"),
             Error::Decode(e) => e.fmt(f),
@@ -239,13 +278,13 @@ mod tests {
         let e = Error::UnknownRegister { name: "x31".into() };
         assert_eq!(e.code(), "ERR_UNKNOWN_REGISTER");
         assert!(e.to_string().contains("\"x31\""));
-        let e = Error::TooManyHw {
-            what: "watchpoints",
-            requested: 5,
-            available: 4,
+        let e = Error::HwSlots {
+            what: "watchpoint",
+            addr: 0x1000,
+            slots: 4,
         };
         assert_eq!(e.code(), "ERR_HW_SLOTS");
-        assert!(e.to_string().contains("offers 4"));
+        assert!(e.to_string().contains("all 4"));
         let e = Error::KvmPermission {
             path: "/dev/kvm",
             errno: libc::EACCES,

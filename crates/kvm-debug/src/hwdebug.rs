@@ -103,8 +103,8 @@ fn value_register(addr: u64, len: u64, lva: bool) -> Result<u64, Error> {
     } else {
         DBGXVR_TOP_BIT
     };
-    let ext = crate::walk::sign_extend(addr, top);
-    if ext != crate::walk::sign_extend(addr, 55) {
+    let ext = decode::walk::sign_extend(addr, top);
+    if ext != decode::walk::sign_extend(addr, 55) {
         return Err(Error::HwDebug {
             addr,
             len,

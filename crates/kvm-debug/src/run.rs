@@ -1,4 +1,13 @@
-//! The run loop's typed exits and the race-free "stop a running vCPU" kick.
+//! The run loop: one vCPU's KVM_RUN loop, the classification of its exits
+//! (ours, the guest's to re-inject, or an exit for the caller), its typed
+//! exits, and the race-free "stop a running vCPU" kick.
+//!
+//! Classifying a debug exit ([`Shared::cause`]): a BRK is ours when its
+//! address holds one of our software breakpoints; a hardware breakpoint,
+//! watchpoint or step exit is ours while we have one set (or asked for the
+//! step). Anything else that is a guest's own debug exception (its BRK,
+//! an AArch32 BKPT) is re-injected into its EL1 vector ([`crate::reinject`]);
+//! any other syndrome is reported as [`DebugCause::Other`], never ignored.
 //!
 //! Stopping: another thread sets the vCPU's stop flag, stores 1 into
 //! `kvm_run.immediate_exit`, then sends [`kick_signal`] to the thread inside
@@ -9,33 +18,45 @@
 //! The handler itself does nothing: its only job is to make the signal
 //! non-fatal and to interrupt the ioctl.
 
+use crate::arch::aarch64::{
+    self as a64, PSTATE_F, PSTATE_I, REG_PC, REG_PSTATE, REG_SCTLR_EL1, REG_VBAR_EL1,
+};
+use crate::debug::Watchpoint;
+use crate::error::Result;
+use crate::regs::{Known, VcpuState};
+use crate::step::{self, StepMask};
+use crate::vcpu::RawExit;
+use crate::vm::{lock, Shared, VcpuSlot};
+use decode::walk;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Once;
 
-/// What ended a debug exit, as seen by the run loop.
+/// What ended a debug exit, as seen by the run loop. Its [`name`](Self::name)
+/// is the stop reason's name all the way to gdb's stop reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebugCause {
     /// A BRK at one of our software breakpoints (EC 0x3c).
-    SwBreakpoint,
+    SwBreak,
     /// A single-step we asked for (EC 0x32/0x33).
     Step,
     /// A hardware breakpoint we set (EC 0x30/0x31).
-    HwBreakpoint,
+    HwBreak,
     /// A watchpoint we set (EC 0x34/0x35).
-    Watchpoint,
+    Watch,
     /// Any other debug syndrome (reported, not re-injected).
     Other,
 }
 
 impl DebugCause {
-    /// Stable name for bindings: "swbp", "step", "hwbp", "watch", "other".
+    /// Stable name, as gdb's stop reply spells the reason (gdb docs "Stop
+    /// Reply Packets"): "swbreak", "hwbreak", "watch", "step", "other".
     pub fn name(self) -> &'static str {
         match self {
-            DebugCause::SwBreakpoint => "swbp",
+            DebugCause::SwBreak => "swbreak",
             DebugCause::Step => "step",
-            DebugCause::HwBreakpoint => "hwbp",
-            DebugCause::Watchpoint => "watch",
+            DebugCause::HwBreak => "hwbreak",
+            DebugCause::Watch => "watch",
             DebugCause::Other => "other",
         }
     }
@@ -56,6 +77,8 @@ pub struct DebugExit {
     pub pc: u64,
     /// FAR: the accessed address, for watchpoints only.
     pub far: Option<u64>,
+    /// The watchpoint that fired (the one holding FAR, else the nearest), for watchpoints only.
+    pub watch: Option<Watchpoint>,
     /// Why we stopped.
     pub cause: DebugCause,
 }
@@ -157,6 +180,10 @@ pub enum VmExit {
 /// Options of one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunOptions {
+    /// Single-step: the run ends after one instruction (KVM_GUESTDBG_SINGLESTEP),
+    /// with PSTATE.I/F masked for the step ([`crate::step`]). Refused with
+    /// `ERR_DEBUG_OFF` when guest debugging is off.
+    pub single_step: bool,
     /// Report each re-injected guest exception as a [`VmExit::Reinjected`]
     /// (the guest state is already at its vector). Default: continue transparently.
     pub report_reinjections: bool,
@@ -257,5 +284,263 @@ impl Kicker {
             // the loop); a stale id is impossible while `running` is set by that run.
             unsafe { libc::pthread_kill(t as libc::pthread_t, kick_signal()) };
         }
+    }
+}
+
+impl Shared {
+    /// Marks the vCPU running (refusing a second run, or a step while
+    /// debugging is off): synchronous, before any thread is involved.
+    pub(crate) fn begin_run(&self, vcpu: u32, opts: RunOptions) -> Result<()> {
+        let slot = self.slot(vcpu)?;
+        if opts.single_step {
+            lock(&self.debug).check_on()?;
+        }
+        if slot.kicker.running.swap(true, Ordering::SeqCst) {
+            return Err(crate::Error::VcpuRunning { vcpu });
+        }
+        slot.kicker.stop.store(false, Ordering::SeqCst);
+        slot.kicker.set_immediate_exit(0);
+        Ok(())
+    }
+
+    /// One run of `vcpu` on the calling thread, after [`Self::begin_run`].
+    pub(crate) fn run_loop(&self, vcpu: u32, opts: RunOptions) -> Result<VmExit> {
+        let slot = &self.vcpus[vcpu as usize];
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() } as u64;
+        slot.kicker.thread.store(me, Ordering::SeqCst);
+        let r = {
+            let mut st = lock(&slot.state);
+            self.run_locked(slot, &mut st, opts)
+        };
+        slot.kicker.thread.store(0, Ordering::SeqCst);
+        slot.kicker.running.store(false, Ordering::SeqCst);
+        r
+    }
+
+    /// Gives KVM this run's control word and debug registers when they changed.
+    /// Both 0 before and after: nothing to say (and a kernel without
+    /// KVM_CAP_SET_GUEST_DEBUG is never asked).
+    fn apply_guest_debug(&self, st: &mut VcpuState, step: bool) -> Result<()> {
+        let d = lock(&self.debug);
+        let want = (d.control(step), d.generation());
+        if want != st.applied {
+            if want.0 != 0 || st.applied.0 != 0 {
+                st.hw.set_guest_debug(want.0, d.regs())?;
+            }
+            st.applied = want;
+        }
+        Ok(())
+    }
+
+    fn run_locked(&self, slot: &VcpuSlot, st: &mut VcpuState, opts: RunOptions) -> Result<VmExit> {
+        loop {
+            if slot.kicker.stop.swap(false, Ordering::SeqCst) {
+                self.finish_step(st)?;
+                return Ok(VmExit::Interrupted);
+            }
+            self.apply_guest_debug(st, opts.single_step)?;
+            let mut stepped: Option<u32> = None;
+            if !opts.single_step {
+                st.known = Known::default();
+            } else if st.step_mask.is_none() {
+                // Fast path: I and F known to be masked by the guest itself and the
+                // next instruction cannot unmask them: nothing to do, no ioctl.
+                stepped = self.known_insn(st);
+                let fast = st.known.if_masked && stepped.is_some_and(|i| !step::may_unmask(i));
+                if !fast {
+                    let p = st.get64(REG_PSTATE)?;
+                    if p & (PSTATE_I | PSTATE_F) == PSTATE_I | PSTATE_F {
+                        st.known.if_masked = true;
+                    } else {
+                        let pc = st.get64(REG_PC)?;
+                        let insn = self.fetch_insn(st, pc);
+                        st.set64(REG_PSTATE, p | PSTATE_I | PSTATE_F)?;
+                        st.step_mask = Some(StepMask::new(p, insn));
+                    }
+                }
+            }
+            st.pending_mmio = false;
+            let raw = st.hw.run()?;
+            slot.kicker.set_immediate_exit(0);
+            match raw {
+                RawExit::Interrupted => {
+                    st.known = Known::default();
+                    continue;
+                }
+                RawExit::Mmio {
+                    addr,
+                    len,
+                    is_write,
+                    data,
+                } => {
+                    // The access is not finished: the step mask stays until it is.
+                    st.pending_mmio = true;
+                    st.known = Known::default();
+                    return Ok(VmExit::Mmio {
+                        addr,
+                        len,
+                        is_write,
+                        data: if is_write {
+                            u64::from_le_bytes(data)
+                        } else {
+                            0
+                        },
+                        pc: st.get64(REG_PC)?,
+                    });
+                }
+                RawExit::Debug {
+                    hsr,
+                    hsr_high,
+                    far,
+                    flags,
+                } => {
+                    self.finish_step(st)?;
+                    let valid = flags & decode::esr::KVM_DEBUG_ARCH_HSR_HIGH_VALID != 0;
+                    let esr = decode::esr_from_kvm_debug_exit(hsr, hsr_high, valid);
+                    let pc = st.get64(REG_PC)?;
+                    let ec = decode::esr::ec_of(esr);
+                    let cause = self.cause(st, ec, pc, opts);
+                    if cause == Some(DebugCause::Step) && st.step_mask.is_none() {
+                        st.known.pc = Some(pc);
+                        if stepped.is_none_or(step::is_msr_register) {
+                            st.known.stage1 = None;
+                        }
+                        if stepped.is_none() {
+                            st.known.if_masked = false;
+                        }
+                    } else {
+                        st.known = Known::default();
+                    }
+                    let Some(cause) = cause else {
+                        let r = self.reinject(st, esr, pc, far)?;
+                        st.reinjections += 1;
+                        if opts.report_reinjections {
+                            return Ok(VmExit::Reinjected(r));
+                        }
+                        continue;
+                    };
+                    let watch = (cause == DebugCause::Watch)
+                        .then(|| lock(&self.debug).watch_hit(far))
+                        .flatten();
+                    return Ok(VmExit::Debug(DebugExit {
+                        esr,
+                        hsr_high_valid: valid,
+                        ec,
+                        summary: st.summary(esr),
+                        pc,
+                        far: (cause == DebugCause::Watch).then_some(far),
+                        watch,
+                        cause,
+                    }));
+                }
+                other => {
+                    st.known = Known::default();
+                    self.finish_step(st)?;
+                    return Ok(match other {
+                        RawExit::SystemEvent { kind, data } => VmExit::SystemEvent {
+                            kind: SystemEventKind::from_raw(kind),
+                            data,
+                        },
+                        RawExit::InternalError { suberror } => VmExit::InternalError { suberror },
+                        RawExit::FailEntry { reason, cpu } => VmExit::FailEntry { reason, cpu },
+                        RawExit::Unknown(reason) => VmExit::Unknown { reason },
+                        _ => unreachable!("handled above"),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Ours or not: None means "re-inject into the guest".
+    fn cause(&self, st: &VcpuState, ec: u8, pc: u64, opts: RunOptions) -> Option<DebugCause> {
+        use crate::reinject::*;
+        match ec {
+            EC_BRK64 => {
+                let pa = st.translate(&self.mem, pc).ok()?.pa;
+                lock(&self.debug)
+                    .sw
+                    .contains(pa)
+                    .then_some(DebugCause::SwBreak)
+            }
+            EC_HW_BP_LOWER | EC_HW_BP_CURRENT => {
+                (!lock(&self.debug).hw_breakpoints().is_empty()).then_some(DebugCause::HwBreak)
+            }
+            EC_STEP_LOWER | EC_STEP_CURRENT => opts.single_step.then_some(DebugCause::Step),
+            EC_WATCH_LOWER | EC_WATCH_CURRENT => {
+                (!lock(&self.debug).watchpoints().is_empty()).then_some(DebugCause::Watch)
+            }
+            // We never insert A32/T32 BKPT: an AArch32 EL0 task's own BKPT goes back to
+            // the guest (its SIGTRAP), else every continue would stop on it again.
+            EC_BKPT32 => None,
+            _ => Some(DebugCause::Other),
+        }
+    }
+
+    fn reinject(&self, st: &mut VcpuState, esr: u64, pc: u64, far: u64) -> Result<Reinjection> {
+        let pstate = st.get64(REG_PSTATE)?;
+        let vbar = st.get64(REG_VBAR_EL1)?;
+        let sctlr = st.get64(REG_SCTLR_EL1)?;
+        let d = crate::reinject::plan(esr, pstate, pc, far, vbar, sctlr)?;
+        st.set64(a64::REG_ESR_EL1, d.entry.esr_el1)?;
+        st.set64(a64::REG_ELR_EL1, d.entry.elr_el1)?;
+        st.set64(a64::REG_SPSR_EL1, d.entry.spsr_el1)?;
+        if let Some(f) = d.far {
+            st.set64(a64::REG_FAR_EL1, f)?;
+        }
+        st.set64(REG_PSTATE, d.entry.pstate)?;
+        st.set64(REG_PC, d.entry.pc)?;
+        Ok(Reinjection {
+            esr: d.entry.esr_el1,
+            elr: d.entry.elr_el1,
+            vector: d.entry.pc,
+        })
+    }
+
+    /// The guest's own instruction at `pa` (under our BRK, if one is there).
+    fn insn_at(&self, pa: u64) -> Option<u32> {
+        let mut b = [0u8; 4];
+        self.mem.read(pa, &mut b).ok()?;
+        lock(&self.debug).sw.shadow(pa, &mut b);
+        Some(u32::from_le_bytes(b))
+    }
+
+    /// The instruction at the known PC, through the known (or freshly read
+    /// and then kept) stage-1 registers; None when PC is not known.
+    fn known_insn(&self, st: &mut VcpuState) -> Option<u32> {
+        let pc = st.known.pc?;
+        let regs = match st.known.stage1 {
+            Some(r) => r,
+            None => {
+                let r = st.stage1().ok()?;
+                st.known.stage1 = Some(r);
+                r
+            }
+        };
+        self.insn_at(walk::translate(&self.mem, &regs, pc).ok()?.pa)
+    }
+
+    fn fetch_insn(&self, st: &VcpuState, pc: u64) -> Option<u32> {
+        self.insn_at(st.translate(&self.mem, pc).ok()?.pa)
+    }
+
+    /// Ends a masked single-step: restores the guest's own I/F bits, or what
+    /// the stepped instruction made of them (see [`crate::step`]).
+    pub(crate) fn finish_step(&self, st: &mut VcpuState) -> Result<()> {
+        let Some(m) = st.step_mask.take() else {
+            return Ok(());
+        };
+        let p = st.get64(REG_PSTATE)?;
+        let pc = st.get64(REG_PC)?;
+        let vbar = st.get64(REG_VBAR_EL1)?;
+        let xt = match m.insn.and_then(step::msr_daif_rt) {
+            Some(31) => Some(0),
+            Some(rt) => Some(st.get64(a64::x_reg(rt))?),
+            None => None,
+        };
+        if let Some(np) = m.restore(p, pc, vbar, xt) {
+            st.set64(REG_PSTATE, np)?;
+        }
+        Ok(())
     }
 }

@@ -9,18 +9,6 @@
 use crate::arch::aarch64::{Reg, RegSize};
 use crate::error::{Error, Result};
 
-/// The KVM_GUESTDBG_* control bits (include/uapi/linux/kvm.h, arm64 uapi).
-pub mod guestdbg {
-    /// KVM_GUESTDBG_ENABLE.
-    pub const ENABLE: u32 = 0x0000_0001;
-    /// KVM_GUESTDBG_SINGLESTEP.
-    pub const SINGLESTEP: u32 = 0x0000_0002;
-    /// KVM_GUESTDBG_USE_SW_BP (arm64: 1 << 16): trap the guest's BRKs to us.
-    pub const USE_SW_BP: u32 = 0x0001_0000;
-    /// KVM_GUESTDBG_USE_HW (arm64: 1 << 17): load dbg_bcr/bvr/wcr/wvr.
-    pub const USE_HW: u32 = 0x0002_0000;
-}
-
 /// `kvm_guest_debug_arch` for arm64: DBGBCR/DBGBVR/DBGWCR/DBGWVR values (16 slots each).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HwDebugRegs {

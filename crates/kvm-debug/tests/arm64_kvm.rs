@@ -14,9 +14,7 @@ mod common;
 use common::a64::*;
 use common::*;
 use kvm_debug::arch::aarch64::{PSTATE_F, PSTATE_I};
-use kvm_debug::{
-    DebugCause, GuestDebug, RunOptions, SystemEventKind, VmExit, WatchKind, Watchpoint,
-};
+use kvm_debug::{DebugCause, RunOptions, SystemEventKind, VmExit, WatchKind, Watchpoint};
 
 fn debug(e: VmExit) -> kvm_debug::DebugExit {
     match e {
@@ -68,29 +66,25 @@ fn host_breakpoint_hit_step_over_hit_again_and_ram_restored() {
     let image_len = p.len() * 4;
     let before = ram_hash(&vm, base, image_len);
     vm.insert_sw_breakpoint(bp).unwrap();
-    assert_ne!(ram_hash(&vm, base, image_len), before, "BRK is in RAM");
+    assert_eq!(vm.sw_breakpoints(), vec![bp], "the BRK is recorded");
+    assert_eq!(
+        ram_hash(&vm, base, image_len),
+        before,
+        "the debugger's reads hide it"
+    );
     for hit in 1..=2 {
         let d = debug(run(&vm));
         assert_eq!(
             (d.ec, d.pc, d.cause),
-            (0x3c, bp, DebugCause::SwBreakpoint),
+            (0x3c, bp, DebugCause::SwBreak),
             "hit {hit}"
         );
         assert_eq!(d.esr, 0xf200_0000, "BRK #0, IL=1");
         assert!(d.far.is_none());
         // Step over: remove, step, re-insert.
         vm.remove_sw_breakpoint(bp).unwrap();
-        vm.set_guest_debug(
-            0,
-            GuestDebug {
-                single_step: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let s = debug(run(&vm));
+        let s = debug(step(&vm));
         assert_eq!((s.ec, s.pc, s.cause), (0x32, bp + 4, DebugCause::Step));
-        vm.set_guest_debug(0, GuestDebug::default()).unwrap();
         vm.insert_sw_breakpoint(bp).unwrap();
     }
     let (addr, w, data, _) = mmio(run(&vm));
@@ -102,6 +96,45 @@ fn host_breakpoint_hit_step_over_hit_again_and_ram_restored() {
         before,
         "RAM equals the image"
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(target_arch = "aarch64"),
+    ignore = "needs arm64 KVM (the arm64 lane runs it)"
+)]
+fn debugger_reads_hide_our_brk_and_a_write_over_it_keeps_it() {
+    let Some(vm) = vm_or_skip("brk_shadow", 10) else {
+        return;
+    };
+    let base = vm.ram_base();
+    let p = [
+        movz(1, (MMIO >> 16) as u32, 16),
+        movz(0, 1, 0),
+        add(0, 0, 2), // index 2: our breakpoint
+        str(0, 1, 0),
+        b(0),
+    ];
+    load(&vm, base, &p);
+    let bp = base + 8;
+    let original = add(0, 0, 2).to_le_bytes();
+    vm.insert_sw_breakpoint(bp).unwrap();
+    // Reads through the debugger show the guest's instruction, by PA and by VA,
+    // also when they cover only part of the BRK.
+    assert_eq!(vm.read_phys(bp, 4).unwrap(), original);
+    assert_eq!(vm.read_virt(0, bp, 4).unwrap(), original);
+    assert_eq!(vm.read_phys(bp + 2, 2).unwrap(), original[2..4]);
+    let whole = vm.read_phys(base, 20).unwrap();
+    assert_eq!(whole, bytes(&p));
+    // A write over our BRK replaces the guest's instruction under it; the BRK stays.
+    let replaced = add(0, 0, 40);
+    vm.write_virt(0, bp, &replaced.to_le_bytes()).unwrap();
+    assert_eq!(vm.read_phys(bp, 4).unwrap(), replaced.to_le_bytes());
+    let d = debug(run(&vm));
+    assert_eq!((d.pc, d.cause), (bp, DebugCause::SwBreak), "still armed");
+    vm.remove_sw_breakpoint(bp).unwrap();
+    let (_, _, data, _) = mmio(run(&vm));
+    assert_eq!(data, 41, "the written instruction ran after the remove");
 }
 
 #[test]
@@ -167,6 +200,7 @@ fn guest_brk_is_reinjected_to_its_own_vector_and_continues() {
             0,
             RunOptions {
                 report_reinjections: true,
+                ..Default::default()
             },
         )
         .unwrap()
@@ -204,16 +238,8 @@ fn single_step_one_exit_per_instruction_with_irqs_masked_and_restored() {
     // EL1h with I and F clear: the step must mask them and give them back.
     vm.set_reg(0, "pstate", 0b0101 | (1 << 9) | (1 << 8))
         .unwrap();
-    vm.set_guest_debug(
-        0,
-        GuestDebug {
-            single_step: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
     for i in 1..=3u64 {
-        let d = debug(run(&vm));
+        let d = debug(step(&vm));
         assert_eq!((d.ec, d.pc), (0x32, base + 4 * i), "step {i}");
         let ps = vm.get_reg(0, "pstate").unwrap() as u64;
         assert_eq!(
@@ -222,19 +248,19 @@ fn single_step_one_exit_per_instruction_with_irqs_masked_and_restored() {
             "guest I/F restored after step {i}"
         );
     }
-    let (addr, w, data, pc) = mmio(run(&vm));
+    let (addr, w, data, pc) = mmio(step(&vm));
     assert_eq!(
         (addr, w, data, pc),
         (MMIO, true, 3, base + 12),
         "the store's MMIO exit"
     );
-    let d = debug(run(&vm));
+    let d = debug(step(&vm));
     assert_eq!(
         (d.ec, d.pc),
         (0x32, base + 16),
         "then the store's step exit"
     );
-    let d = debug(run(&vm));
+    let d = debug(step(&vm));
     assert_eq!(d.pc, base + 20);
     assert_eq!(vm.get_reg(0, "x0").unwrap(), 7);
     let ps = vm.get_reg(0, "pstate").unwrap() as u64;
@@ -262,43 +288,24 @@ fn hardware_breakpoint_fires_and_the_guest_gets_past_it() {
     ];
     load(&vm, base, &p);
     let at = base + 8;
-    let too_many = GuestDebug {
-        hw_breakpoints: vec![at; caps.hw_breakpoints as usize + 1],
-        ..Default::default()
-    };
-    let e = vm.set_guest_debug(0, too_many).unwrap_err();
+    // Every slot but one elsewhere, then ours: one more is refused with the count.
+    for i in 1..caps.hw_breakpoints as u64 {
+        vm.insert_hw_breakpoint(base + 0x100 + 4 * i).unwrap();
+    }
+    vm.insert_hw_breakpoint(at).unwrap();
+    let e = vm.insert_hw_breakpoint(base + 0x100).unwrap_err();
     assert_eq!(e.code(), "ERR_HW_SLOTS");
-    assert!(e
-        .to_string()
-        .contains(&format!("offers {}", caps.hw_breakpoints)));
-    vm.set_guest_debug(
-        0,
-        GuestDebug {
-            hw_breakpoints: vec![at],
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    assert!(e.to_string().contains(&format!(
+        "all {} hardware breakpoint slots",
+        caps.hw_breakpoints
+    )));
+    assert_eq!(vm.hw_breakpoints().len(), caps.hw_breakpoints as usize);
     let d = debug(run(&vm));
-    assert_eq!((d.ec, d.pc, d.cause), (0x30, at, DebugCause::HwBreakpoint));
+    assert_eq!((d.ec, d.pc, d.cause), (0x30, at, DebugCause::HwBreak));
     // Past it: step with the breakpoint off, then re-arm and continue.
-    vm.set_guest_debug(
-        0,
-        GuestDebug {
-            single_step: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    assert_eq!(debug(run(&vm)).pc, at + 4);
-    vm.set_guest_debug(
-        0,
-        GuestDebug {
-            hw_breakpoints: vec![at],
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    vm.remove_hw_breakpoint(at).unwrap();
+    assert_eq!(debug(step(&vm)).pc, at + 4);
+    vm.insert_hw_breakpoint(at).unwrap();
     let (_, _, data, _) = mmio(run(&vm));
     assert_eq!(data, 7);
 }
@@ -326,11 +333,8 @@ fn watchpoints_on_write_and_read_report_far() {
     ];
     load(&vm, base, &p);
     vm.write_phys(data_gpa + 8, &0x77u64.to_le_bytes()).unwrap();
-    let watch = |addr, kind| GuestDebug {
-        watchpoints: vec![Watchpoint { addr, len: 8, kind }],
-        ..Default::default()
-    };
-    vm.set_guest_debug(0, watch(data_gpa, WatchKind::Store))
+    let watch = |addr, kind| Watchpoint { addr, len: 8, kind };
+    vm.insert_watchpoint(watch(data_gpa, WatchKind::Store))
         .unwrap();
     let d = debug(run(&vm));
     assert_eq!(
@@ -338,18 +342,13 @@ fn watchpoints_on_write_and_read_report_far() {
         (0x34, base + 16, Some(data_gpa)),
         "write"
     );
-    assert_eq!(d.cause, DebugCause::Watchpoint);
+    assert_eq!(d.cause, DebugCause::Watch);
+    assert_eq!(d.watch, Some(watch(data_gpa, WatchKind::Store)));
     // Step the store with the watchpoint off, then watch the load.
-    vm.set_guest_debug(
-        0,
-        GuestDebug {
-            single_step: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    assert_eq!(debug(run(&vm)).pc, base + 20);
-    vm.set_guest_debug(0, watch(data_gpa + 8, WatchKind::Load))
+    vm.remove_watchpoint(watch(data_gpa, WatchKind::Store))
+        .unwrap();
+    assert_eq!(debug(step(&vm)).pc, base + 20);
+    vm.insert_watchpoint(watch(data_gpa + 8, WatchKind::Load))
         .unwrap();
     let d = debug(run(&vm));
     assert_eq!(
@@ -357,16 +356,10 @@ fn watchpoints_on_write_and_read_report_far() {
         (0x34, base + 20, Some(data_gpa + 8)),
         "read"
     );
-    vm.set_guest_debug(
-        0,
-        GuestDebug {
-            single_step: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    debug(run(&vm));
-    vm.set_guest_debug(0, GuestDebug::default()).unwrap();
+    assert_eq!(d.watch.map(|w| w.kind), Some(WatchKind::Load));
+    vm.remove_watchpoint(watch(data_gpa + 8, WatchKind::Load))
+        .unwrap();
+    debug(step(&vm));
     assert_eq!(mmio(run(&vm)).2, 0x77);
     assert_eq!(vm.read_phys(data_gpa, 8).unwrap(), 0x55u64.to_le_bytes());
 }
@@ -421,9 +414,12 @@ fn mmu_on_with_test_built_tables_breakpoint_by_va() {
     let before = ram_hash(&vm, base, p.len() * 4);
     vm.insert_sw_breakpoint(t.pa).unwrap();
     let d = debug(run(&vm));
-    assert_eq!((d.ec, d.pc, d.cause), (0x3c, va, DebugCause::SwBreakpoint));
-    assert_eq!(vm.read_virt(0, va, 4).unwrap(), brk(0).to_le_bytes());
+    assert_eq!((d.ec, d.pc, d.cause), (0x3c, va, DebugCause::SwBreak));
+    // Through the alias VA the debugger sees the guest's instruction, not our BRK.
+    assert_eq!(vm.read_virt(0, va, 4).unwrap(), p[2].to_le_bytes());
     vm.remove_all_sw_breakpoints();
+    // Nothing recorded any more, so this read is raw RAM: a BRK left behind would show.
+    assert!(vm.sw_breakpoints().is_empty());
     assert_eq!(ram_hash(&vm, base, p.len() * 4), before);
     assert_eq!(mmio(run(&vm)).2, 8);
     let e = vm.translate(0, 0x40_0000_0000 - 0x1000).unwrap_err();

@@ -9,9 +9,7 @@
 //! garbage-collected during a run is safe: close()/drop stop the vCPU, the
 //! run resolves `interrupted`, and the thread ends before memory is freed.
 
-use kvm_debug::{
-    DebugExit, GuestDebug, RemoveAllReport, RunOptions, VmConfig, VmExit, WatchKind, Watchpoint,
-};
+use kvm_debug::{DebugExit, RemoveAllReport, RunOptions, VmConfig, VmExit, WatchKind, Watchpoint};
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{BigInt, Buffer, Error, Object, Result, Uint8Array};
 use napi::{Env, JsValue};
@@ -35,12 +33,18 @@ fn bad_arg(why: String) -> Error<KvmCode> {
     to_js(kvm_debug::Error::BadArgument { why })
 }
 
-fn u64_of(name: &str, v: &BigInt) -> Result<u64, KvmCode> {
+fn u64_arg(name: &str, v: &BigInt) -> kvm_debug::Result<u64> {
     let (neg, x, lossless) = v.get_u64();
     if neg || !lossless {
-        return Err(bad_arg(format!("{name} must be a bigint in 0..2^64")));
+        return Err(kvm_debug::Error::BadArgument {
+            why: format!("{name} must be a bigint in 0..2^64"),
+        });
     }
     Ok(x)
+}
+
+fn u64_of(name: &str, v: &BigInt) -> Result<u64, KvmCode> {
+    u64_arg(name, v).map_err(to_js)
 }
 
 fn u128_of(name: &str, v: &BigInt) -> Result<u128, KvmCode> {
@@ -68,6 +72,7 @@ pub struct KvmCapabilities {
     pub one_reg: bool,
     #[napi(js_name = "psci02")]
     pub psci_0_2: bool,
+    pub debug_unavailable: Option<String>,
 }
 
 /// Probes /dev/kvm. Never throws.
@@ -88,6 +93,7 @@ pub fn kvm_capabilities() -> KvmCapabilities {
         ipa_size: c.ipa_size,
         one_reg: c.one_reg,
         psci_0_2: c.psci_0_2,
+        debug_unavailable: c.debug_unavailable,
     }
 }
 
@@ -104,28 +110,17 @@ pub struct VmOptions {
     pub ram_base: Option<BigInt>,
 }
 
+/// A watchpoint: `kind` is 'read' | 'write' | 'access' (gdb's Z3, Z2, Z4).
 #[napi(object)]
-pub struct HwBreakpointRequest {
-    pub addr: BigInt,
-}
-
-#[napi(object)]
-pub struct WatchpointRequest {
+pub struct WatchpointObject {
     pub addr: BigInt,
     pub len: u32,
-    /// 'read' | 'write' | 'access'
     pub kind: String,
 }
 
 #[napi(object)]
-pub struct GuestDebugOptions {
-    pub single_step: Option<bool>,
-    pub hw_breakpoints: Option<Vec<HwBreakpointRequest>>,
-    pub watchpoints: Option<Vec<WatchpointRequest>>,
-}
-
-#[napi(object)]
 pub struct RunOpts {
+    pub single_step: Option<bool>,
     pub report_reinjections: Option<bool>,
 }
 
@@ -180,6 +175,7 @@ pub struct VmExitObject {
     pub summary: Option<String>,
     pub pc: Option<BigInt>,
     pub far: Option<BigInt>,
+    pub watch: Option<WatchpointObject>,
     pub addr: Option<BigInt>,
     pub len: Option<u32>,
     pub is_write: Option<bool>,
@@ -209,9 +205,11 @@ fn exit_object(vcpu: u32, e: VmExit) -> VmExitObject {
             summary,
             pc,
             far,
+            watch,
             cause,
         }) => VmExitObject {
             cause: Some(cause.name().to_string()),
+            watch: watch.map(watch_object),
             esr: Some(esr.into()),
             ec: Some(ec.into()),
             hsr_high_valid: Some(hsr_high_valid),
@@ -268,14 +266,40 @@ fn exit_object(vcpu: u32, e: VmExit) -> VmExitObject {
     }
 }
 
-fn watch_kind(s: &str) -> Result<WatchKind, KvmCode> {
-    match s {
-        "read" => Ok(WatchKind::Load),
-        "write" => Ok(WatchKind::Store),
-        "access" => Ok(WatchKind::Access),
-        other => Err(bad_arg(format!(
-            "watchpoint kind {other:?} (expected 'read', 'write' or 'access')"
-        ))),
+/// gdb's names of the watch kinds (Z3 read, Z2 write, Z4 access), as TS spells them.
+const WATCH_KINDS: [(&str, WatchKind); 3] = [
+    ("read", WatchKind::Load),
+    ("write", WatchKind::Store),
+    ("access", WatchKind::Access),
+];
+
+fn watchpoint(w: &WatchpointObject) -> Result<Watchpoint, KvmCode> {
+    let kind = WATCH_KINDS
+        .iter()
+        .find(|(n, _)| *n == w.kind)
+        .map(|&(_, k)| k)
+        .ok_or_else(|| {
+            bad_arg(format!(
+                "watchpoint kind {:?} (expected 'read', 'write' or 'access')",
+                w.kind
+            ))
+        })?;
+    Ok(Watchpoint {
+        addr: u64_of("addr", &w.addr)?,
+        len: w.len.into(),
+        kind,
+    })
+}
+
+fn watch_object(w: Watchpoint) -> WatchpointObject {
+    let name = WATCH_KINDS
+        .iter()
+        .find(|(_, k)| *k == w.kind)
+        .map_or("access", |(n, _)| n);
+    WatchpointObject {
+        addr: w.addr.into(),
+        len: w.len as u32,
+        kind: name.to_string(),
     }
 }
 
@@ -368,27 +392,33 @@ impl JsVm {
             .map_err(to_js)
     }
 
+    // The calls that translate a VA throw errors made by `coded_error`, so a
+    // translation failure carries the walker's finer code as `.fault`.
+
     #[napi]
-    pub fn read_virt(&self, vcpu: u32, va: BigInt, len: u32) -> Result<Buffer, KvmCode> {
+    pub fn read_virt(&self, env: &Env, vcpu: u32, va: BigInt, len: u32) -> Result<Buffer> {
+        let va = u64_arg("va", &va).map_err(|e| coded_error(env, &e))?;
         self.inner
-            .read_virt(vcpu, u64_of("va", &va)?, len as usize)
+            .read_virt(vcpu, va, len as usize)
             .map(Buffer::from)
-            .map_err(to_js)
+            .map_err(|e| coded_error(env, &e))
     }
 
     #[napi]
-    pub fn write_virt(&self, vcpu: u32, va: BigInt, bytes: Uint8Array) -> Result<(), KvmCode> {
+    pub fn write_virt(&self, env: &Env, vcpu: u32, va: BigInt, bytes: Uint8Array) -> Result<()> {
+        let va = u64_arg("va", &va).map_err(|e| coded_error(env, &e))?;
         self.inner
-            .write_virt(vcpu, u64_of("va", &va)?, &bytes)
-            .map_err(to_js)
+            .write_virt(vcpu, va, &bytes)
+            .map_err(|e| coded_error(env, &e))
     }
 
     #[napi]
-    pub fn translate(&self, vcpu: u32, va: BigInt) -> Result<Translation, KvmCode> {
+    pub fn translate(&self, env: &Env, vcpu: u32, va: BigInt) -> Result<Translation> {
+        let va = u64_arg("va", &va).map_err(|e| coded_error(env, &e))?;
         let t = self
             .inner
-            .translate(vcpu, u64_of("va", &va)?)
-            .map_err(to_js)?;
+            .translate(vcpu, va)
+            .map_err(|e| coded_error(env, &e))?;
         Ok(Translation {
             va: t.va.into(),
             pa: t.pa.into(),
@@ -400,29 +430,74 @@ impl JsVm {
     }
 
     #[napi]
-    pub fn set_guest_debug(&self, vcpu: u32, opts: GuestDebugOptions) -> Result<(), KvmCode> {
-        let mut want = GuestDebug {
-            single_step: opts.single_step.unwrap_or(false),
-            ..Default::default()
-        };
-        for b in opts.hw_breakpoints.unwrap_or_default() {
-            want.hw_breakpoints
-                .push(u64_of("hwBreakpoints[].addr", &b.addr)?);
-        }
-        for w in opts.watchpoints.unwrap_or_default() {
-            want.watchpoints.push(Watchpoint {
-                addr: u64_of("watchpoints[].addr", &w.addr)?,
-                len: w.len.into(),
-                kind: watch_kind(&w.kind)?,
-            });
-        }
-        self.inner.set_guest_debug(vcpu, want).map_err(to_js)
-    }
-
-    #[napi]
     pub fn insert_sw_breakpoint(&self, gpa: BigInt) -> Result<(), KvmCode> {
         self.inner
             .insert_sw_breakpoint(u64_of("gpa", &gpa)?)
+            .map_err(to_js)
+    }
+
+    /// Translates `va` of `vcpu` and plants the BRK there; returns the physical address.
+    #[napi]
+    pub fn insert_sw_breakpoint_virt(&self, env: &Env, vcpu: u32, va: BigInt) -> Result<BigInt> {
+        let va = u64_arg("va", &va).map_err(|e| coded_error(env, &e))?;
+        self.inner
+            .insert_sw_breakpoint_virt(vcpu, va)
+            .map(BigInt::from)
+            .map_err(|e| coded_error(env, &e))
+    }
+
+    #[napi]
+    pub fn insert_hw_breakpoint(&self, va: BigInt) -> Result<(), KvmCode> {
+        self.inner
+            .insert_hw_breakpoint(u64_of("va", &va)?)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn remove_hw_breakpoint(&self, va: BigInt) -> Result<(), KvmCode> {
+        self.inner
+            .remove_hw_breakpoint(u64_of("va", &va)?)
+            .map_err(to_js)
+    }
+
+    #[napi]
+    pub fn hw_breakpoints(&self) -> Vec<BigInt> {
+        self.inner
+            .hw_breakpoints()
+            .into_iter()
+            .map(BigInt::from)
+            .collect()
+    }
+
+    #[napi]
+    pub fn insert_watchpoint(&self, w: WatchpointObject) -> Result<(), KvmCode> {
+        self.inner.insert_watchpoint(watchpoint(&w)?).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn remove_watchpoint(&self, w: WatchpointObject) -> Result<(), KvmCode> {
+        self.inner.remove_watchpoint(watchpoint(&w)?).map_err(to_js)
+    }
+
+    #[napi]
+    pub fn watchpoints(&self) -> Vec<WatchpointObject> {
+        self.inner
+            .watchpoints()
+            .into_iter()
+            .map(watch_object)
+            .collect()
+    }
+
+    #[napi]
+    pub fn probe_guest_debug(&self) -> Result<(), KvmCode> {
+        self.inner.probe_guest_debug().map_err(to_js)
+    }
+
+    #[napi]
+    pub fn turn_debug_off(&self, reason: String) -> Result<RemoveAllResult, KvmCode> {
+        self.inner
+            .turn_debug_off(&reason)
+            .map(report)
             .map_err(to_js)
     }
 
@@ -476,6 +551,7 @@ impl JsVm {
             .create_deferred::<VmExitObject, Resolver>()
             .map_err(|e| bad_arg(format!("cannot create a promise: {e}")))?;
         let opts = RunOptions {
+            single_step: opts.as_ref().and_then(|o| o.single_step).unwrap_or(false),
             report_reinjections: opts.and_then(|o| o.report_reinjections).unwrap_or(false),
         };
         self.inner
@@ -514,12 +590,17 @@ impl JsVm {
     }
 }
 
-/// A JS Error with `.code` = the core's code, for rejecting a promise (napi's
-/// deferred rejects with a plain `Error`; one made from a JS value is thrown as is).
+/// A JS Error with `.code` = the core's code (and `.fault` = the page-table
+/// walker's code for a translation failure), made as a JS value: napi's
+/// deferred rejects with a plain `Error`, and one made from a JS value is
+/// thrown as is, so this serves both promises and synchronous calls.
 fn coded_error(env: &Env, e: &kvm_debug::Error) -> Error {
     let make = || -> Result<Error> {
         let mut obj = env.create_error(Error::new(napi::Status::GenericFailure, e.to_string()))?;
         obj.set_named_property("code", e.code())?;
+        if let Some(fault) = e.fault_code() {
+            obj.set_named_property("fault", fault)?;
+        }
         Ok(Error::from(obj.to_unknown()))
     };
     make().unwrap_or_else(|_| Error::new(napi::Status::GenericFailure, e.to_string()))

@@ -140,3 +140,12 @@ pub fn ram_hash(vm: &Vm, gpa: u64, len: usize) -> u64 {
 pub fn run(vm: &Vm) -> kvm_debug::VmExit {
     vm.run(0, kvm_debug::RunOptions::default()).expect("run")
 }
+
+/// One single-step run of vCPU 0.
+pub fn step(vm: &Vm) -> kvm_debug::VmExit {
+    let opts = kvm_debug::RunOptions {
+        single_step: true,
+        ..Default::default()
+    };
+    vm.run(0, opts).expect("step")
+}

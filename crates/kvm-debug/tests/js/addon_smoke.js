@@ -18,7 +18,7 @@ const le = (ws) => Buffer.concat(ws.map((w) => { const b = Buffer.alloc(4); b.wr
   vm.insertSwBreakpoint(base + 8n);
   let e = await vm.run(0);
   console.log('JS exit ' + JSON.stringify(e, (k, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v)));
-  check(e.kind === 'debug' && e.ec === 0x3c && e.pc === base + 8n && e.cause === 'swbp' && e.far === undefined, 'bp hit');
+  check(e.kind === 'debug' && e.ec === 0x3c && e.pc === base + 8n && e.cause === 'swbreak' && e.far === undefined, 'bp hit');
   try { vm.getReg(0, 'x99'); check(false, 'no throw'); } catch (err) { check(err.code === 'ERR_UNKNOWN_REGISTER', 'code ' + err.code); }
   const rep = vm.removeAll();
   check(rep.removed.length === 1 && rep.removed[0] === base + 8n, 'removeAll');
