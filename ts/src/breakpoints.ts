@@ -1,13 +1,16 @@
 /**
- * BreakpointTable: the bookkeeping of breakpoints and watchpoints over a DebugTarget.
+ * BreakpointTable: what only the host knows about breakpoints and watchpoints,
+ * over a DebugTarget that owns what the guest holds (the Rust VM: BRKs and the
+ * bytes under them, debug registers, slot counts).
  *
  * - Reference-counted per (kind, address[, length for watchpoints]): the target
  *   sees one insert for the first reference and one remove for the last.
  * - Every entry applies to every vCPU (the target installs it on all of them).
  * - The CapabilityPolicy picks the mechanism: a software breakpoint on memory that
- *   cannot be patched becomes a hardware one when a slot is free.
- * - Virtual addresses are translated when inserted; both VA and PA are kept, so a
- *   later change of the guest's page tables cannot make us restore the wrong page.
+ *   the target cannot patch (unmapped, or not RAM) becomes a hardware one.
+ * - A software breakpoint's VA is translated and patched by the target in one call;
+ *   the PA it patched is kept, so a later change of the guest's page tables cannot
+ *   make us restore the wrong page.
  * - One-shot references and hit counts.
  * - Step-over on resume, all-stop: the vCPU that stopped on a breakpoint (or a
  *   watchpoint, which fires before the access) steps
@@ -16,11 +19,9 @@
  * - removeAll restores memory and reports conflicts without stopping at the first.
  */
 
-import { capabilityPolicy, isRefusal, A64_INSN_BYTES, type MemoryState, type PolicyCapabilities } from './policy';
+import { ErrorCode, codedError, errorCode, messageOf } from './errors';
+import { capabilityPolicy, isRefusal, A64_INSN_BYTES, type PolicyCapabilities } from './policy';
 import {
-  TargetError,
-  TargetErrorCode,
-  errorCode,
   isWatchKind,
   type BreakpointKind,
   type DebugTarget,
@@ -39,7 +40,7 @@ export interface BreakpointEntry {
   readonly installed: BreakpointKind;
   /** Guest-virtual address. */
   readonly addr: bigint;
-  /** Guest-physical address at insert time, when it translated. */
+  /** Guest-physical address a software breakpoint patched (undefined for the hardware kinds). */
   readonly pa: bigint | undefined;
   /** Length in bytes. */
   readonly length: number;
@@ -97,10 +98,8 @@ export interface RemoveAllReport {
 
 /** Options of the table. */
 export interface BreakpointTableOptions {
-  /** Capabilities the policy decides from (hardware slot counts). */
+  /** Capabilities the policy decides from (whether hardware slots exist at all). */
   capabilities: PolicyCapabilities;
-  /** Whether guest debugging is on (the session plan). Default true. */
-  debugEnabled?: boolean;
 }
 
 /** gdb/Linux SIGINT: what an interrupted resume reports. */
@@ -125,7 +124,6 @@ export class BreakpointTable {
   private readonly entries = new Map<string, BreakpointEntry>();
   private nextId = 1;
   private readonly caps: PolicyCapabilities;
-  private readonly debugEnabled: boolean;
   /** The vCPU of the last stop on entries of ours, and those entries, for step-over. */
   private stoppedOn: { vcpu: number; entries: BreakpointEntry[] } | undefined;
   /** An interrupt arrived during this resume (it may land on the step-over step). */
@@ -136,21 +134,6 @@ export class BreakpointTable {
     options: BreakpointTableOptions,
   ) {
     this.caps = options.capabilities;
-    this.debugEnabled = options.debugEnabled ?? true;
-  }
-
-  /** Hardware breakpoint slots in use. */
-  get hwBreakpointsInUse(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (e.installed === 'hw') n++;
-    return n;
-  }
-
-  /** Hardware watchpoint slots in use. */
-  get hwWatchpointsInUse(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (isWatchKind(e.installed)) n++;
-    return n;
   }
 
   /** All entries, in insertion order. */
@@ -163,7 +146,7 @@ export class BreakpointTable {
     return this.entries.get(key(kind, addr, length));
   }
 
-  /** Add a reference; the first one installs it on the target. Throws TargetError on refusal. */
+  /** Add a reference; the first one installs it on the target. Throws a coded error on refusal. */
   insert(req: InsertRequest): InsertResult {
     const length = req.length ?? A64_INSN_BYTES;
     const k = key(req.kind, req.addr, length);
@@ -173,46 +156,38 @@ export class BreakpointTable {
       if (req.oneShot) existing.oneShotRefs++;
       return { entry: existing, installed: false };
     }
-
-    // Translate the VA now and keep both: the patch lives at this PA.
+    const ask = { type: 'breakpoint' as const, kind: req.kind, addr: req.addr, length };
+    let plan = capabilityPolicy(this.caps, ask);
+    if (isRefusal(plan)) throw codedError(plan.code, plan.reason, req.addr);
     let pa: bigint | undefined;
-    let memory: MemoryState;
     try {
-      const t = this.target.translate(req.vcpu ?? 0, req.addr);
-      pa = t.pa;
-      memory = t.ram
-        ? { writable: true }
-        : { writable: false, reason: `0x${req.addr.toString(16)} maps to 0x${t.pa.toString(16)}, which is not RAM` };
+      pa = this.target.insertBreakpoint({ kind: plan.kind, addr: req.addr, length, vcpu: req.vcpu ?? 0 });
     } catch (e) {
-      if (errorCode(e) !== TargetErrorCode.Translation) throw e;
-      memory = { writable: false, reason: `unmapped virtual address: ${(e as Error).message}` };
+      // Memory the target cannot patch: the policy may place it in a hardware slot.
+      const code = errorCode(e);
+      if (plan.kind !== 'sw' || (code !== ErrorCode.Translation && code !== ErrorCode.OutsideRam)) throw e;
+      plan = capabilityPolicy(this.caps, { ...ask, memory: { writable: false, reason: messageOf(e) } });
+      if (isRefusal(plan)) throw codedError(plan.code, plan.reason, req.addr);
+      try {
+        this.target.insertBreakpoint({ kind: plan.kind, addr: req.addr, length });
+      } catch (e2) {
+        if (errorCode(e2) !== ErrorCode.HwSlots) throw e2;
+        const why = `cannot set a software breakpoint at 0x${req.addr.toString(16)} (${messageOf(e)}), and ${messageOf(e2)}`;
+        throw codedError(ErrorCode.NotWritable, why);
+      }
     }
-
-    const plan = capabilityPolicy(this.caps, {
-      type: 'breakpoint',
-      kind: req.kind,
-      addr: req.addr,
-      length,
-      debugEnabled: this.debugEnabled,
-      memory,
-      hwBreakpointsInUse: this.hwBreakpointsInUse,
-      hwWatchpointsInUse: this.hwWatchpointsInUse,
-    });
-    if (isRefusal(plan)) throw new TargetError(plan.code, plan.reason, req.addr);
-
     const entry: BreakpointEntry = {
       id: this.nextId++,
       requested: req.kind,
       installed: plan.kind,
       addr: req.addr,
-      pa: plan.kind === 'sw' || pa !== undefined ? pa : undefined,
+      pa,
       length,
       refs: 1,
       oneShotRefs: req.oneShot ? 1 : 0,
       hits: 0,
       note: plan.note,
     };
-    this.target.insertBreakpoint(toTarget(entry)); // throws before we record anything
     this.entries.set(k, entry);
     const result: InsertResult = { entry, installed: true };
     if (plan.note !== undefined) result.note = plan.note;
@@ -263,8 +238,7 @@ export class BreakpointTable {
   /**
    * Account a stop: count hits, drop one-shot references, remember a stop on a
    * breakpoint for the next step-over, and report the kind the user asked for
-   * (a sw breakpoint placed in a hw slot still stops as `swbreak`; a watch stop whose
-   * FAR lies outside every watched range names the nearest watchpoint's address).
+   * (a sw breakpoint placed in a hw slot still stops as `swbreak`).
    */
   onStop(event: StopEvent): StopEvent {
     this.stoppedOn = undefined;
@@ -273,20 +247,11 @@ export class BreakpointTable {
     if (r.kind === 'swbreak' || r.kind === 'hwbreak') {
       hit = this.codeAt(event.pc);
     } else if (r.kind === 'watch') {
+      // The target names an address inside the watchpoint that fired (exit-to-stop.ts).
       const want = `watch-${r.watch}`;
-      const watches = this.list().filter((e) => isWatchKind(e.requested) && (e.requested === want || e.requested === 'watch-access'));
-      hit = watches.filter((e) => r.addr >= e.addr && r.addr < e.addr + BigInt(e.length));
-      if (hit.length === 0 && watches.length > 0) {
-        // FAR can lie outside the watched bytes (an access that only overlaps them, DC ZVA;
-        // Arm ARM D2.10.5): like Linux's watchpoint_handler, take the nearest one, else the
-        // resume would not step over it and would stop here again forever.
-        const dist = (e: BreakpointEntry): bigint => (r.addr < e.addr ? e.addr - r.addr : r.addr - (e.addr + BigInt(e.length) - 1n));
-        const best = watches.reduce((a, b) => (dist(b) < dist(a) ? b : a));
-        hit = watches.filter((e) => dist(e) === dist(best));
-        // Report the watched address, as gdbserver's aarch64_stopped_data_address does:
-        // gdb matches `watch:<addr>` against its watchpoint's range.
-        event = { ...event, reason: { ...r, addr: best.addr } };
-      }
+      hit = this.list().filter(
+        (e) => (e.requested === want || e.requested === 'watch-access') && r.addr >= e.addr && r.addr < e.addr + BigInt(e.length),
+      );
     }
     // Breakpoints fire before the instruction and watchpoints before the access
     // (Arm ARM D2.9, D2.10): resuming with them in place would stop again at once.

@@ -35,13 +35,16 @@ export { encodeBreakpoint, breakpointBytes, recogniseBreakpoint, planInsert, pla
 export type { BreakpointKindName, InsertPlan, RemovePlan } from './decode';
 
 // Errors.
-export { ErrorCode, codedError, isCodedError, isError, messageOf, badValue } from './errors';
+export { ErrorCode, codedError, errorCode, isCodedError, isError, messageOf, badValue } from './errors';
 export type { CodedError } from './errors';
 
 // Sessions on KVM, the built-in VMM and the debug target over them.
-export { Session, SessionError, EXIT_POWER_OFF, EXIT_GUEST_FAILURE } from './session';
-export type { SessionOptions, SessionState, SessionStop, DebugStatus, CleanupReport, ReinjectionEvent } from './session';
+export { Session, EXIT_POWER_OFF, EXIT_GUEST_FAILURE } from './session';
+export type { SessionOptions, SessionState, SessionStop, DebugStatus, CleanupReport } from './session';
 export { KvmTarget } from './kvm-target';
+export type { KvmTargetOptions, ReinjectionEvent } from './kvm-target';
+export { exitToStop } from './exit-to-stop';
+export type { ExitOutcome } from './exit-to-stop';
 export { Vmm, loadGuestImage, describeUnknownMmio } from './vmm/vmm';
 export type { UnknownMmio, LoadedImage, VmmOptions } from './vmm/vmm';
 export { RAM_BASE, UART_BASE, PSCI_SYSTEM_OFF } from './vmm/memory-map';

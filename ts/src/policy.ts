@@ -7,22 +7,15 @@
  *   (the 2015 QEMU review: "disable the breakpoint/debug support, rather than refuse
  *   to run at all").
  * - `breakpoint`: which mechanism a breakpoint or watchpoint uses, with a software
- *   breakpoint on unwritable memory falling back to a free hardware slot.
+ *   breakpoint on memory that cannot be patched falling back to a hardware one.
+ *
+ * The Rust VM owns the rest: the control word (crates/kvm-debug/src/debug.rs),
+ * the slot counts (ERR_HW_SLOTS) and refusing everything once debugging is off
+ * (ERR_DEBUG_OFF).
  */
 
+import { ErrorCode } from './errors';
 import type { BreakpointKind } from './target';
-
-/** Linux include/uapi/linux/kvm.h: KVM_GUESTDBG_ENABLE. */
-export const KVM_GUESTDBG_ENABLE = 0x1;
-/** Linux include/uapi/linux/kvm.h: KVM_GUESTDBG_SINGLESTEP. */
-export const KVM_GUESTDBG_SINGLESTEP = 0x2;
-/** Linux arch/arm64/include/uapi/asm/kvm.h: KVM_GUESTDBG_USE_SW_BP (1 << 16). */
-export const KVM_GUESTDBG_USE_SW_BP = 1 << 16;
-/** Linux arch/arm64/include/uapi/asm/kvm.h: KVM_GUESTDBG_USE_HW (1 << 17). */
-export const KVM_GUESTDBG_USE_HW = 1 << 17;
-
-/** The control flags a debugging session needs on arm64. */
-export const REQUIRED_DEBUG_CONTROL = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_SW_BP;
 
 /** Debug policy option: require debugging, use it if possible, or never. */
 export type DebugMode = 'require' | 'auto' | 'off';
@@ -33,10 +26,8 @@ export interface PolicyCapabilities {
   available: boolean;
   /** Why not, when `available` is false. */
   reason?: string;
-  /** KVM_CAP_SET_GUEST_DEBUG. */
-  setGuestDebug: boolean;
-  /** KVM_CAP_SET_GUEST_DEBUG2 control mask; 0 or absent when the kernel does not report it. */
-  guestDebugControlMask?: number;
+  /** Why guest debugging cannot work on this kernel (the Rust probe's verdict); absent when it can. */
+  debugUnavailable?: string;
   /** KVM_CAP_GUEST_DEBUG_HW_BPS: hardware breakpoint slots. */
   hwBreakpoints: number;
   /** KVM_CAP_GUEST_DEBUG_HW_WPS: hardware watchpoint slots. */
@@ -60,7 +51,7 @@ export interface SessionRequest {
   controlRejected?: string;
 }
 
-/** Where the memory of a software breakpoint stands. */
+/** Where the memory of a software breakpoint stands: why it could not be patched. */
 export type MemoryState = { writable: true } | { writable: false; reason: string };
 
 /** Which mechanism should this breakpoint use? */
@@ -73,14 +64,8 @@ export interface BreakpointRequest {
   addr: bigint;
   /** Length in bytes (4 for code, 1..8 for watchpoints). */
   length: number;
-  /** Whether debugging is on for the session (the session plan's `debug`). */
-  debugEnabled: boolean;
-  /** For `sw`: whether the instruction's memory can be patched. */
-  memory: MemoryState;
-  /** Hardware breakpoint slots already in use. */
-  hwBreakpointsInUse: number;
-  /** Hardware watchpoint slots already in use. */
-  hwWatchpointsInUse: number;
+  /** For `sw`: set once patching the memory was refused, with the target's reason. */
+  memory?: MemoryState;
 }
 
 /** A policy request. */
@@ -92,8 +77,6 @@ export interface SessionPlan {
   type: 'session';
   /** Enable guest debugging. */
   debug: boolean;
-  /** KVM_SET_GUEST_DEBUG control flags to use when `debug` (0 otherwise). */
-  control: number;
   /** Why debugging is off, to show in the CLI, in `monitor caps` and in the API. */
   reason?: string;
 }
@@ -111,13 +94,12 @@ export interface BreakpointPlan {
 /** A plan. */
 export type Plan = SessionPlan | BreakpointPlan;
 
-/** Stable refusal codes. */
+/** Stable refusal codes (ts/src/errors.ts ErrorCode). */
 export type RefusalCode =
-  | 'ERR_DEBUG_UNAVAILABLE'
-  | 'ERR_DEBUG_OFF'
-  | 'ERR_NOT_WRITABLE'
-  | 'ERR_NO_SLOT'
-  | 'ERR_BAD_LENGTH';
+  | typeof ErrorCode.DebugUnavailable
+  | typeof ErrorCode.NotWritable
+  | typeof ErrorCode.HwSlots
+  | typeof ErrorCode.BadLength;
 
 /** A refusal with a reason for the user. */
 export interface Refusal {
@@ -142,76 +124,58 @@ function hex(v: bigint): string {
 export function debugUnavailableReason(caps: PolicyCapabilities, controlRejected?: string): string | undefined {
   if (!caps.available) return `KVM unavailable: ${caps.reason ?? 'no reason given'}`;
   if (caps.vmSupported === false) return `this host (${caps.arch ?? 'unknown arch'}) cannot create arm64 VMs`;
-  if (!caps.setGuestDebug) return 'the kernel lacks KVM_CAP_SET_GUEST_DEBUG';
-  const mask = caps.guestDebugControlMask ?? 0;
-  if (mask !== 0 && (mask & REQUIRED_DEBUG_CONTROL) !== REQUIRED_DEBUG_CONTROL) {
-    const missing = REQUIRED_DEBUG_CONTROL & ~mask;
-    return `the kernel rejects guest-debug control flags 0x${missing.toString(16)} (KVM_CAP_SET_GUEST_DEBUG2 mask 0x${mask.toString(16)})`;
-  }
+  if (caps.debugUnavailable !== undefined) return caps.debugUnavailable;
   if (controlRejected !== undefined) return `the kernel rejected KVM_SET_GUEST_DEBUG: ${controlRejected}`;
   return undefined;
 }
 
 function planSession(caps: PolicyCapabilities, req: SessionRequest): SessionPlan | Refusal {
-  if (req.debug === 'off') {
-    return { type: 'session', debug: false, control: 0, reason: 'debugging turned off (--debug off)' };
-  }
+  if (req.debug === 'off') return { type: 'session', debug: false, reason: 'debugging turned off (--debug off)' };
   const why = debugUnavailableReason(caps, req.controlRejected);
-  if (why === undefined) {
-    const mask = caps.guestDebugControlMask ?? 0;
-    const hw = caps.hwBreakpoints > 0 || caps.hwWatchpoints > 0;
-    const useHw = hw && (mask === 0 || (mask & KVM_GUESTDBG_USE_HW) !== 0) ? KVM_GUESTDBG_USE_HW : 0;
-    return { type: 'session', debug: true, control: REQUIRED_DEBUG_CONTROL | useHw };
-  }
+  if (why === undefined) return { type: 'session', debug: true };
   if (req.debug === 'require') {
-    return { refused: true, code: 'ERR_DEBUG_UNAVAILABLE', reason: `debugging required but ${why}` };
+    return { refused: true, code: ErrorCode.DebugUnavailable, reason: `debugging required but ${why}` };
   }
-  return { type: 'session', debug: false, control: 0, reason: why };
+  return { type: 'session', debug: false, reason: why };
+}
+
+function noSlots(what: string): string {
+  return `this CPU/KVM has no hardware ${what} slots`;
 }
 
 function planBreakpoint(caps: PolicyCapabilities, req: BreakpointRequest): BreakpointPlan | Refusal {
   const at = hex(req.addr);
-  if (!req.debugEnabled) {
-    return { refused: true, code: 'ERR_DEBUG_OFF', reason: `debugging is off for this session; no breakpoint at ${at}` };
-  }
-  const hwFree = caps.hwBreakpoints - req.hwBreakpointsInUse;
-  const hwFull = `all ${caps.hwBreakpoints} hardware breakpoint slots are in use`;
   switch (req.kind) {
     case 'sw': {
-      if (req.memory.writable) return { type: 'breakpoint', kind: 'sw' };
-      if (hwFree > 0) {
+      if (req.memory === undefined || req.memory.writable) return { type: 'breakpoint', kind: 'sw' };
+      if (caps.hwBreakpoints > 0) {
         return {
           type: 'breakpoint',
           kind: 'hw',
           note: `software breakpoint at ${at} placed as a hardware breakpoint: ${req.memory.reason}`,
         };
       }
-      const slots = caps.hwBreakpoints === 0 ? 'there are no hardware breakpoint slots' : hwFull;
       return {
         refused: true,
-        code: 'ERR_NOT_WRITABLE',
-        reason: `cannot set a software breakpoint at ${at} (${req.memory.reason}) and ${slots}`,
+        code: ErrorCode.NotWritable,
+        reason: `cannot set a software breakpoint at ${at} (${req.memory.reason}) and ${noSlots('breakpoint')}`,
       };
     }
     case 'hw':
-      if (hwFree > 0) return { type: 'breakpoint', kind: 'hw' };
-      return { refused: true, code: 'ERR_NO_SLOT', reason: `no hardware breakpoint at ${at}: ${hwFull}` };
+      if (caps.hwBreakpoints > 0) return { type: 'breakpoint', kind: 'hw' };
+      return { refused: true, code: ErrorCode.HwSlots, reason: `no hardware breakpoint at ${at}: ${noSlots('breakpoint')}` };
     case 'watch-write':
     case 'watch-read':
     case 'watch-access': {
       if (req.length < 1 || req.length > MAX_WATCH_LENGTH) {
         return {
           refused: true,
-          code: 'ERR_BAD_LENGTH',
+          code: ErrorCode.BadLength,
           reason: `watchpoint length ${req.length} at ${at} is outside 1..${MAX_WATCH_LENGTH}`,
         };
       }
-      if (caps.hwWatchpoints - req.hwWatchpointsInUse > 0) return { type: 'breakpoint', kind: req.kind };
-      return {
-        refused: true,
-        code: 'ERR_NO_SLOT',
-        reason: `no watchpoint at ${at}: all ${caps.hwWatchpoints} hardware watchpoint slots are in use`,
-      };
+      if (caps.hwWatchpoints > 0) return { type: 'breakpoint', kind: req.kind };
+      return { refused: true, code: ErrorCode.HwSlots, reason: `no watchpoint at ${at}: ${noSlots('watchpoint')}` };
     }
   }
 }

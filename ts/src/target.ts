@@ -10,55 +10,9 @@
  * - Registers are addressed by GDB regnum, as laid out in the target description
  *   (ts/src/gdb/aarch64.ts), and exchanged as little-endian bytes of bitsize/8.
  * - Addresses are guest-virtual for the given vCPU unless a name says `pa`.
- * - Errors are TargetError with a stable `code` and the offending address.
+ * - Errors are coded errors (ts/src/errors.ts `codedError`) with a stable `code`
+ *   and the offending address.
  */
-
-import type { PolicyCapabilities } from './policy';
-
-/** Stable error codes a target reports. Shared with the native addon's codes. */
-export const TargetErrorCode = {
-  /** A guest-physical address (range) lies outside every RAM slot. */
-  OutsideRam: 'ERR_OUTSIDE_RAM',
-  /** A stage-1 page-table walk failed for a virtual address. */
-  Translation: 'ERR_TRANSLATION',
-  /** The guest rewrote our breakpoint instruction; its bytes were left alone. */
-  PatchConflict: 'ERR_PATCH_CONFLICT',
-  /** The address already holds a breakpoint instruction. */
-  AlreadyPatched: 'ERR_ALREADY_PATCHED',
-  /** No free hardware breakpoint or watchpoint slot. */
-  NoSlot: 'ERR_NO_SLOT',
-  /** The target does not support the operation (e.g. debugging is off). */
-  Unsupported: 'ERR_UNSUPPORTED',
-  /** An argument is out of range (register number, length, alignment). */
-  BadArgument: 'ERR_BAD_ARGUMENT',
-  /** The operation needs the target stopped (or running) and it is not. */
-  BadState: 'ERR_BAD_STATE',
-} as const;
-
-/** One of the {@link TargetErrorCode} values. */
-export type TargetErrorCodeValue = (typeof TargetErrorCode)[keyof typeof TargetErrorCode];
-
-/** An error from a debug target: a stable `code` plus the offending address or value. */
-export class TargetError extends Error {
-  /** Stable machine-readable code, e.g. `ERR_OUTSIDE_RAM`. */
-  readonly code: string;
-  /** The offending address, when the error is about one. */
-  readonly addr: bigint | undefined;
-
-  constructor(code: string, message: string, addr?: bigint) {
-    super(addr === undefined ? message : `${message} (address 0x${addr.toString(16)})`);
-    this.name = 'TargetError';
-    this.code = code;
-    this.addr = addr;
-  }
-}
-
-/** The string `code` of an Error (TargetError or an addon error), if it has one. */
-export function errorCode(e: unknown): string | undefined {
-  if (!(e instanceof Error)) return undefined;
-  const code: unknown = (e as Error & { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** Watchpoint access kinds (GDB Z2 write, Z3 read, Z4 access). */
 export type WatchKind = 'write' | 'read' | 'access';
@@ -86,13 +40,17 @@ export interface TargetBreakpoint {
   kind: BreakpointKind;
   /** Guest-virtual address (what the PC / the data access will match). */
   addr: bigint;
-  /**
-   * Guest-physical address of `addr` at insert time (where a sw patch is written).
-   * Undefined for hardware kinds whose VA did not translate (they match on the VA).
-   */
-  pa?: bigint;
   /** Bytes covered: 4 for an A64 instruction, 1..8 for a watchpoint. */
   length: number;
+  /** `sw` insert: the vCPU whose stage 1 translates `addr` (default 0). */
+  vcpu?: number;
+  /**
+   * `sw`: the guest-physical address the first insert patched (what it returned).
+   * A remove restores it and a re-insert (step-over) patches it again without
+   * translating, so a later change of the guest's page tables cannot make us
+   * patch or restore the wrong page.
+   */
+  pa?: bigint;
 }
 
 /** Result of a virtual-to-physical translation. */
@@ -125,6 +83,12 @@ export interface StopEvent {
   reason: StopReason;
   /** PC of `vcpu` at the stop (for swbreak: the address of the BRK). */
   pc: bigint;
+  /** The syndrome of a debug exit (ESR_EL2 as KVM gave it). */
+  esr?: bigint;
+  /** Its one-line decode. */
+  summary?: string;
+  /** Why, in words, for stops that are not a breakpoint/step/watch/interrupt. */
+  detail?: string;
 }
 
 /** One resume action. For each vCPU the first action naming it (or 'all') applies. */
@@ -135,8 +99,22 @@ export interface ResumeAction {
   step: boolean;
 }
 
-/** What `monitor caps` shows: the policy's capability fields (kvmCapabilities() of the addon) and more. */
-export interface CapabilitySummary extends Omit<PolicyCapabilities, 'arch' | 'vmSupported'> {
+/** What `monitor caps` shows: kvmCapabilities() of the addon, the session's decision, and more. */
+export interface CapabilitySummary {
+  /** /dev/kvm usable. */
+  available: boolean;
+  /** Why debugging is off, or why KVM is unavailable. */
+  reason?: string;
+  /** KVM_CAP_SET_GUEST_DEBUG. */
+  setGuestDebug?: boolean;
+  /** KVM_CAP_SET_GUEST_DEBUG2 control mask (0: not reported). */
+  guestDebugControlMask?: number;
+  /** KVM_CAP_GUEST_DEBUG_HW_BPS. */
+  hwBreakpoints: number;
+  /** KVM_CAP_GUEST_DEBUG_HW_WPS. */
+  hwWatchpoints: number;
+  /** Why guest debugging cannot work on this kernel (the Rust probe's verdict). */
+  debugUnavailable?: string;
   /** Whether debugging is enabled for this session (after the policy). */
   debugEnabled?: boolean;
   /** Anything else the target wants to show. */
@@ -162,8 +140,12 @@ export interface DebugTarget {
   /** Translate a virtual address of `vcpu`; throws ERR_TRANSLATION with the address. */
   translate(vcpu: number, addr: bigint): Translation;
 
-  /** Install a breakpoint on every vCPU. */
-  insertBreakpoint(bp: TargetBreakpoint): void;
+  /**
+   * Install a breakpoint on every vCPU. For `sw`, translates `addr` and patches it
+   * in one call and returns the guest-physical address patched; memory that
+   * cannot be patched is refused with ERR_TRANSLATION or ERR_OUTSIDE_RAM.
+   */
+  insertBreakpoint(bp: TargetBreakpoint): bigint | undefined;
   /**
    * Remove a breakpoint from every vCPU. For `sw`, restores the saved instruction;
    * throws ERR_PATCH_CONFLICT (and leaves the guest's bytes) if the guest rewrote it.

@@ -20,12 +20,13 @@
  */
 
 import type {
-  GuestDebugOptions,
   KvmCapabilities,
   KvmModule,
   KvmVm,
   NativeRemoveAllReport,
   NativeTranslation,
+  NativeWatchpoint,
+  RunOptions,
   VmExit,
 } from '../src/vmm/native-vm';
 
@@ -74,15 +75,17 @@ interface Cpu {
   running: boolean;
   stopFlag: boolean;
   pendingMmio: { rt: number; isWrite: boolean; data: bigint } | undefined;
-  debug: GuestDebugOptions;
   reinjections: number;
 }
 
 export interface FakeVmOptions {
   vcpus?: number;
   memBytes?: number;
-  /** setGuestDebug throws this ERR_KVM_IOCTL text (a kernel that rejects the control flags). */
+  /** probeGuestDebug throws this ERR_KVM_IOCTL text (a kernel that rejects the control flags). */
   rejectDebug?: string;
+  /** Hardware breakpoint / watchpoint slots (as the capabilities say). Default 2 each. */
+  hwSlots?: number;
+  watchSlots?: number;
 }
 
 export class FakeVm implements KvmVm {
@@ -91,12 +94,19 @@ export class FakeVm implements KvmVm {
   readonly vcpuCount: number;
   readonly ram: Buffer;
   readonly cpus: Cpu[] = [];
+  /** Our BRKs: PA -> the guest's bytes under them (as the Rust VM keeps them). */
   readonly sw = new Map<bigint, Buffer>();
-  /** setGuestDebug calls (vcpu, opts). */
-  readonly debugCalls: { vcpu: number; opts: GuestDebugOptions }[] = [];
+  readonly hw: bigint[] = [];
+  readonly watch: NativeWatchpoint[] = [];
+  /** Why debugging is off (turnDebugOff / detach), as the Rust VM refuses with it. */
+  debugOff: string | undefined;
+  /** Run options of every run, in order. */
+  readonly runs: { vcpu: number; opts: RunOptions }[] = [];
   closed = false;
   detached = 0;
   private readonly rejectDebug: string | undefined;
+  private readonly hwSlots: number;
+  private readonly watchSlots: number;
 
   constructor(opts: FakeVmOptions = {}) {
     const size = opts.memBytes ?? 0x1_0000;
@@ -104,6 +114,8 @@ export class FakeVm implements KvmVm {
     this.ramSize = BigInt(size);
     this.vcpuCount = opts.vcpus ?? 1;
     this.rejectDebug = opts.rejectDebug;
+    this.hwSlots = opts.hwSlots ?? 2;
+    this.watchSlots = opts.watchSlots ?? 2;
     for (let v = 0; v < this.vcpuCount; v++) {
       this.cpus.push({
         x: new Array<bigint>(31).fill(0n),
@@ -114,7 +126,6 @@ export class FakeVm implements KvmVm {
         running: false,
         stopFlag: false,
         pendingMmio: undefined,
-        debug: {},
         reinjections: 0,
       });
     }
@@ -151,9 +162,17 @@ export class FakeVm implements KvmVm {
     return this.ram.readUInt32LE(this.off(gpa, 4));
   }
 
+  /** The debugger's write: under our BRKs the saved bytes take the new values and the BRK stays. */
   loadImage(gpa: bigint, bytes: Uint8Array): void {
     const o = this.off(gpa, bytes.length);
     Buffer.from(bytes).copy(this.ram, o);
+    for (const [at, saved] of this.sw) {
+      for (let i = 0n; i < 4n; i++) {
+        const a = at + i;
+        if (a >= gpa && a < gpa + BigInt(bytes.length)) saved[Number(i)] = bytes[Number(a - gpa)] as number;
+      }
+      if (at + 4n > gpa && at < gpa + BigInt(bytes.length)) this.ram.writeUInt32LE(BRK0, this.off(at, 4));
+    }
   }
 
   loadElf(_bytes: Uint8Array): bigint {
@@ -197,10 +216,18 @@ export class FakeVm implements KvmVm {
     else c.sys.set(n, value);
   }
 
+  /** Reads show the guest's bytes under our BRKs. */
   readPhys(gpa: bigint, len: number): Buffer {
     this.open();
     const o = this.off(gpa, len);
-    return Buffer.from(this.ram.subarray(o, o + len));
+    const out = Buffer.from(this.ram.subarray(o, o + len));
+    for (const [at, saved] of this.sw) {
+      for (let i = 0n; i < 4n; i++) {
+        const a = at + i;
+        if (a >= gpa && a < gpa + BigInt(len)) out[Number(a - gpa)] = saved[Number(i)] as number;
+      }
+    }
+    return out;
   }
 
   writePhys(gpa: bigint, bytes: Uint8Array): void {
@@ -226,18 +253,78 @@ export class FakeVm implements KvmVm {
     return { va, pa: va, pageSize: 0x1000n, mmuOn: false, writable: true };
   }
 
-  setGuestDebug(vcpu: number, opts: GuestDebugOptions): void {
-    const c = this.cpu(vcpu);
-    if (c.running) throw coded('ERR_VCPU_RUNNING', `vCPU ${vcpu} is running`);
-    this.debugCalls.push({ vcpu, opts });
-    if (this.rejectDebug !== undefined && Object.keys(opts).length > 0) {
-      throw coded('ERR_KVM_IOCTL', `KVM_SET_GUEST_DEBUG: ${this.rejectDebug}`);
+  private checkOn(): void {
+    if (this.debugOff !== undefined) throw coded('ERR_DEBUG_OFF', `guest debugging is off: ${this.debugOff}`);
+  }
+
+  private idleAll(): void {
+    const i = this.cpus.findIndex((c) => c.running);
+    if (i >= 0) throw coded('ERR_VCPU_RUNNING', `vCPU ${i} is running`);
+  }
+
+  probeGuestDebug(): void {
+    this.checkOn();
+    if (this.rejectDebug !== undefined) throw coded('ERR_KVM_IOCTL', `KVM_SET_GUEST_DEBUG failed (control 0x10003): ${this.rejectDebug}`);
+  }
+
+  turnDebugOff(reason: string): NativeRemoveAllReport {
+    this.debugOff ??= reason;
+    this.hw.length = 0;
+    this.watch.length = 0;
+    return this.removeAll();
+  }
+
+  insertHwBreakpoint(va: bigint): void {
+    this.open();
+    this.idleAll();
+    this.checkOn();
+    if (this.hw.includes(va)) throw coded('ERR_ALREADY_SET', `a hardware breakpoint is already set at 0x${va.toString(16)}`);
+    if (this.hw.length >= this.hwSlots) {
+      throw coded('ERR_HW_SLOTS', `no hardware breakpoint at 0x${va.toString(16)}: all ${this.hwSlots} hardware breakpoint slots are in use`);
     }
-    c.debug = opts;
+    this.hw.push(va);
+  }
+
+  removeHwBreakpoint(va: bigint): void {
+    const i = this.hw.indexOf(va);
+    if (i < 0) throw coded('ERR_NO_BREAKPOINT', `no hardware breakpoint of ours at 0x${va.toString(16)}`);
+    this.hw.splice(i, 1);
+  }
+
+  hwBreakpoints(): bigint[] {
+    return [...this.hw];
+  }
+
+  insertWatchpoint(w: NativeWatchpoint): void {
+    this.open();
+    this.idleAll();
+    this.checkOn();
+    if (this.watch.length >= this.watchSlots) {
+      throw coded('ERR_HW_SLOTS', `no hardware watchpoint at 0x${w.addr.toString(16)}: all ${this.watchSlots} hardware watchpoint slots are in use`);
+    }
+    this.watch.push({ ...w });
+  }
+
+  removeWatchpoint(w: NativeWatchpoint): void {
+    const i = this.watch.findIndex((x) => x.addr === w.addr && x.len === w.len && x.kind === w.kind);
+    if (i < 0) throw coded('ERR_NO_BREAKPOINT', `no watchpoint of ours at 0x${w.addr.toString(16)}`);
+    this.watch.splice(i, 1);
+  }
+
+  watchpoints(): NativeWatchpoint[] {
+    return this.watch.map((w) => ({ ...w }));
+  }
+
+  insertSwBreakpointVirt(vcpu: number, va: bigint): bigint {
+    const pa = this.translate(vcpu, va).pa;
+    this.insertSwBreakpoint(pa);
+    return pa;
   }
 
   insertSwBreakpoint(gpa: bigint): void {
     this.open();
+    this.idleAll();
+    this.checkOn();
     if (gpa % 4n !== 0n) throw coded('ERR_MISALIGNED', `0x${gpa.toString(16)} is not 4-byte aligned`);
     const o = this.off(gpa, 4);
     const cur = this.ram.readUInt32LE(o);
@@ -292,10 +379,8 @@ export class FakeVm implements KvmVm {
   }
 
   detach(): NativeRemoveAllReport {
-    const r = this.removeAll();
-    for (const c of this.cpus) c.debug = {};
     this.detached++;
-    return r;
+    return this.turnDebugOff('the debugger detached');
   }
 
   close(): NativeRemoveAllReport {
@@ -314,9 +399,12 @@ export class FakeVm implements KvmVm {
     c.pc += 4n;
   }
 
-  run(vcpu: number, opts: { reportReinjections?: boolean } = {}): Promise<VmExit> {
+  /** Refusals are synchronous throws, as the addon's (begin_run in Rust). */
+  run(vcpu: number, opts: RunOptions = {}): Promise<VmExit> {
     const c = this.cpu(vcpu);
-    if (c.running) return Promise.reject(coded('ERR_VCPU_RUNNING', `vCPU ${vcpu} is already running`));
+    if (opts.singleStep) this.checkOn();
+    if (c.running) throw coded('ERR_VCPU_RUNNING', `vCPU ${vcpu} is already running`);
+    this.runs.push({ vcpu, opts: { ...opts } });
     c.running = true;
     c.stopFlag = false;
     return new Promise<VmExit>((resolve) => {
@@ -330,7 +418,7 @@ export class FakeVm implements KvmVm {
       // first slice) reports that exit, as a KVM_RUN that exited before the signal does.
       const slice = (): void => {
         for (let i = 0; i < SLICE; i++) {
-          const e = this.stepOne(vcpu, c, first, opts.reportReinjections === true);
+          const e = this.stepOne(vcpu, c, first, opts.singleStep === true, opts.reportReinjections === true);
           first = false;
           if (e) return finish(e);
         }
@@ -342,15 +430,14 @@ export class FakeVm implements KvmVm {
   }
 
   /** Execute one instruction; an exit ends the run. */
-  private stepOne(vcpu: number, c: Cpu, first: boolean, report: boolean): VmExit | undefined {
-    const singleStep = c.debug.singleStep === true;
+  private stepOne(vcpu: number, c: Cpu, first: boolean, singleStep: boolean, report: boolean): VmExit | undefined {
     if (first && c.pendingMmio) {
       this.completeMmio(c);
       if (singleStep) return { kind: 'debug', vcpu, cause: 'step', esr: ESR.STEP, ec: 0x32, pc: c.pc };
     }
     const pc = c.pc;
-    if ((c.debug.hwBreakpoints ?? []).some((b) => b.addr === pc)) {
-      return { kind: 'debug', vcpu, cause: 'hwbp', esr: ESR.HWBP, ec: 0x30, pc };
+    if (this.hw.includes(pc)) {
+      return { kind: 'debug', vcpu, cause: 'hwbreak', esr: ESR.HWBP, ec: 0x30, pc };
     }
     if (!this.inRam(pc, 4)) return { kind: 'internalError', vcpu, suberror: 1 };
     const insn = this.ram.readUInt32LE(Number(pc - RAM_BASE));
@@ -374,12 +461,12 @@ export class FakeVm implements KvmVm {
       const isWrite = ((insn & 0xfffffc00) >>> 0) !== 0xf9400000;
       const len = ((insn & 0xfffffc00) >>> 0) === 0x39000000 ? 1 : 8;
       const addr = xr(rn);
-      for (const w of c.debug.watchpoints ?? []) {
+      for (const w of this.watch) {
         const hit = addr < w.addr + BigInt(w.len) && addr + BigInt(len) > w.addr;
         const kindOk = w.kind === 'access' || (w.kind === 'write') === isWrite;
         if (hit && kindOk) {
           const esr = ESR.WATCH | (isWrite ? 0x40n : 0n);
-          return { kind: 'debug', vcpu, cause: 'watch', esr, ec: 0x34, pc, far: addr };
+          return { kind: 'debug', vcpu, cause: 'watch', esr, ec: 0x34, pc, far: addr, watch: { ...w } };
         }
       }
       const data = BigInt.asUintN(len * 8, xr(rd));
@@ -396,7 +483,7 @@ export class FakeVm implements KvmVm {
     } else if (insn === A64.HVC0) {
       if (xr(0) === PSCI_SYSTEM_OFF) return { kind: 'systemEvent', vcpu, event: 'shutdown', eventType: 1, eventData: [] };
     } else if (((insn & BRK_MASK) >>> 0) === BRK0) {
-      if (this.sw.has(pc) && insn === BRK0) return { kind: 'debug', vcpu, cause: 'swbp', esr: ESR.BRK0, ec: 0x3c, pc };
+      if (this.sw.has(pc) && insn === BRK0) return { kind: 'debug', vcpu, cause: 'swbreak', esr: ESR.BRK0, ec: 0x3c, pc };
       // The guest's own BRK: re-inject to VBAR_EL1 + 0x200 (current EL with SPx, synchronous).
       const esr = 0xf200_0000n | BigInt((insn >>> 5) & 0xffff);
       c.sys.set('esr_el1', esr);
@@ -429,6 +516,8 @@ export function fakeCaps(over: Partial<KvmCapabilities> = {}): KvmCapabilities {
     oneReg: true,
     psci02: true,
     ...over,
+    // The Rust probe's verdict follows the fields, as caps.rs debug_verdict computes it.
+    ...(over.setGuestDebug === false && !('debugUnavailable' in over) ? { debugUnavailable: 'the kernel lacks KVM_CAP_SET_GUEST_DEBUG' } : {}),
   };
 }
 

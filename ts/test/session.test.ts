@@ -227,9 +227,9 @@ describe('VMM on the run loop', () => {
   test('an unknown debug exit is reported with its syndrome, never ignored', async () => {
     const vm = new FakeVm();
     vm.program(RAM_BASE, [A64.b(0)]);
-    const { s } = open(vm, { summarize: (e) => `decoded 0x${e.toString(16)}` });
+    const { s } = open(vm);
     const strange = 0xe000_0000n; // EC 0x38 BKPT (AArch32): not one of ours
-    vm.run = async (vcpu) => ({ kind: 'debug', vcpu, cause: 'other', esr: strange, ec: 0x38, pc: RAM_BASE });
+    vm.run = async (vcpu) => ({ kind: 'debug', vcpu, cause: 'other', esr: strange, ec: 0x38, pc: RAM_BASE, summary: 'decoded 0xe0000000' });
     const ev = await s.cont();
     expect(ev.reason).toEqual({ kind: 'signal', signal: 5 });
     const st = s.state;
@@ -255,7 +255,8 @@ describe('capability policy applied', () => {
     expect(s.debug).toEqual({ mode: 'auto', enabled: false, reason: 'the kernel lacks KVM_CAP_SET_GUEST_DEBUG' });
     expect(s.target.capabilities()).toMatchObject({ debugEnabled: false, reason: 'the kernel lacks KVM_CAP_SET_GUEST_DEBUG' });
     expect(() => s.table.insert({ kind: 'sw', addr: RAM_BASE })).toThrow(expect.objectContaining({ code: 'ERR_DEBUG_OFF' }));
-    await expect(s.step(0)).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+    await expect(s.step(0)).rejects.toMatchObject({ code: 'ERR_DEBUG_OFF', message: expect.stringContaining('the kernel lacks KVM_CAP_SET_GUEST_DEBUG') });
+    expect(s.state.state).toBe('stopped');
     expect((await s.cont()).reason.kind).toBe('exited');
     expect(Buffer.concat(uart).toString()).toBe('ok');
   });
@@ -264,7 +265,8 @@ describe('capability policy applied', () => {
     const vm = new FakeVm({ rejectDebug: 'errno 22 (EINVAL), control 0x3' });
     const { s } = open(vm);
     expect(s.debug.enabled).toBe(false);
-    expect(s.debug.reason).toBe('the kernel rejected KVM_SET_GUEST_DEBUG: KVM_SET_GUEST_DEBUG: errno 22 (EINVAL), control 0x3');
+    expect(s.debug.reason).toBe('the kernel rejected KVM_SET_GUEST_DEBUG: KVM_SET_GUEST_DEBUG failed (control 0x10003): errno 22 (EINVAL), control 0x3');
+    expect(vm.debugOff).toBe(s.debug.reason);
   });
 
   test('--debug require refuses to start with the reason', () => {
@@ -273,13 +275,15 @@ describe('capability policy applied', () => {
     );
   });
 
-  test('--debug off never touches guest debug', async () => {
+  test('--debug off: the VM refuses breakpoints and steps with the reason, the guest runs', async () => {
     const vm = new FakeVm();
     vm.program(RAM_BASE, helloProgram('x'));
     const { s } = open(vm, { debug: 'off' });
     expect(s.debug).toEqual({ mode: 'off', enabled: false, reason: 'debugging turned off (--debug off)' });
+    expect(vm.debugOff).toBe('debugging turned off (--debug off)');
+    expect(() => s.table.insert({ kind: 'hw', addr: RAM_BASE })).toThrow(expect.objectContaining({ code: 'ERR_DEBUG_OFF' }));
     await s.cont();
-    expect(vm.debugCalls).toEqual([]);
+    expect(vm.runs.every((r) => r.opts.singleStep !== true)).toBe(true);
   });
 });
 

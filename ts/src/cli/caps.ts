@@ -19,10 +19,10 @@ const USAGE = `usage: kvm-debug caps [--json] [--debug require|auto|off]
 `;
 
 /** The debug verdict of the policy for these capabilities (pure; no VM is created). */
-export function debugVerdict(caps: KvmCapabilities, mode: DebugMode): { mode: DebugMode; enabled: boolean; control: number; reason?: string } {
+export function debugVerdict(caps: KvmCapabilities, mode: DebugMode): { mode: DebugMode; enabled: boolean; reason?: string } {
   const plan = capabilityPolicy(caps, { type: 'session', debug: mode });
-  if (isRefusal(plan)) return { mode, enabled: false, control: 0, reason: `${plan.reason} [${plan.code}]` };
-  const out: { mode: DebugMode; enabled: boolean; control: number; reason?: string } = { mode, enabled: plan.debug, control: plan.control };
+  if (isRefusal(plan)) return { mode, enabled: false, reason: `${plan.reason} [${plan.code}]` };
+  const out: { mode: DebugMode; enabled: boolean; reason?: string } = { mode, enabled: plan.debug };
   if (plan.reason !== undefined) out.reason = plan.reason;
   return out;
 }
@@ -45,7 +45,7 @@ export function capsText(caps: KvmCapabilities, mode: DebugMode): string {
     ['IPA size', caps.ipaSize === 0 ? 'not reported (40 bits)' : `${caps.ipaSize} bits`],
     ['KVM_CAP_ONE_REG', yes(caps.oneReg)],
     ['PSCI 0.2', yes(caps.psci02)],
-    ['guest debugging', v.enabled ? `on (--debug ${mode}, control 0x${v.control.toString(16)})` : `off (--debug ${mode}): ${v.reason ?? ''}`],
+    ['guest debugging', v.enabled ? `on (--debug ${mode})` : `off (--debug ${mode}): ${v.reason ?? ''}`],
   ];
   const problem = hostProblem(caps);
   if (problem !== undefined) rows.push(['kvm-debug run', `not possible here: ${problem}`]);

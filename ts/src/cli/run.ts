@@ -243,7 +243,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
       listener = await listen(session.target, {
         ...(o.gdbUnix !== undefined ? { path: o.gdbUnix } : { host: o.gdb?.host ?? DEFAULT_HOST, port: o.gdb?.port ?? 0 }),
         allowRemote: o.allowRemote,
-        server: { table: session.table, log: (m) => say(`gdb: ${m}`) },
+        server: { table: session.table, control: session, log: (m) => say(`gdb: ${m}`) },
       });
     } catch (e) {
       await session.close();
@@ -287,7 +287,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
           say('debugger connected');
           if (freeRunning) {
             handover = true;
-            session.interruptRaw();
+            session.interrupt();
             // Packets that arrive before the handover stop completes wait for it, in order.
             server.holdUntil(freeRun);
           }

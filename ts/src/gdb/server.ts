@@ -6,8 +6,13 @@
  * Adapters (tcp.ts) move the bytes.
  *
  * Layers, as in daniel5151/gdbstub: framing (packet.ts) -> dispatch table built
- * from the command families and gated by what the target supports -> one parser
- * per family (commands/*.ts). qSupported is derived from the same table.
+ * from the command families -> one parser per family (commands/*.ts). qSupported
+ * is derived from the same table (a family's features may depend on the target).
+ * A handler owns its effect (QStartNoAckMode sets `ctx.noAck` itself).
+ *
+ * The server reads and writes the guest through a DebugTarget, keeps breakpoints
+ * in a BreakpointTable, and resumes, interrupts and ends the guest through a
+ * RunControl: a Session, or by default the table over a bare target.
  *
  * Events:
  * - 'output' (bytes: Buffer): asynchronous bytes to send.
@@ -17,6 +22,7 @@
 
 import { EventEmitter } from 'events';
 import { BreakpointTable, type RemoveAllReport } from '../breakpoints';
+import { messageOf } from '../errors';
 import type { PolicyCapabilities } from '../policy';
 import type { DebugTarget, ResumeAction, StopEvent } from '../target';
 import { baseCommands } from './commands/base';
@@ -41,6 +47,9 @@ import { readExpedited, stopConsoleNote, stopReply } from './stop';
 
 /** errno for an over-long packet (Linux EMSGSIZE). */
 const EMSGSIZE = 90;
+/** Why the guest ends on gdb's `k`, and its exit code: the user asked for it, so not a failure. */
+const GDB_KILL = 'killed by the debugger (gdb kill)';
+const EXIT_GDB_KILL = 0;
 
 /** Every command family, in the order the dispatch table is built. */
 export const COMMAND_FAMILIES: readonly (readonly Command[])[] = [
@@ -54,6 +63,18 @@ export const COMMAND_FAMILIES: readonly (readonly Command[])[] = [
   killCommands,
 ];
 
+/** How the server resumes, interrupts and ends the guest (a Session implements it). */
+export interface RunControl {
+  /** Resume per actions; resolves at the next stop, accounted by the table. */
+  resume(actions: readonly ResumeAction[]): Promise<StopEvent>;
+  /** Stop a running guest (gdb's 0x03); the resume resolves with SIGINT. */
+  interrupt(): void;
+  /** Stop debugging (breakpoints are already removed); the guest stays as it is. */
+  detach(): unknown;
+  /** End the guest (gdb's `k`), with the exit code and why. */
+  kill(detail: string, code: number): unknown;
+}
+
 /** Options of a server. */
 export interface GdbServerOptions {
   /** Largest raw packet accepted and advertised as PacketSize. Default 0x4000. */
@@ -62,6 +83,8 @@ export interface GdbServerOptions {
   capabilities?: PolicyCapabilities;
   /** An existing table to use (e.g. the session's); default: a new one over the target. */
   table?: BreakpointTable;
+  /** Run control (e.g. the session); default: the table's resume and the target's detach/kill. */
+  control?: RunControl;
   /** ESR decoder for `monitor esr`; default: ts/src/decode.ts. null: none. */
   decoder?: EsrDecoder | null;
   /** Diagnostics sink (invalid frames, removal conflicts). */
@@ -98,11 +121,11 @@ export function commandName(payload: Buffer): string {
 /** The protocol core for one client connection. */
 export class GdbServer extends EventEmitter {
   readonly table: BreakpointTable;
+  private readonly control: RunControl;
   private readonly decoder: PacketDecoder;
   private readonly commands = new Map<string, Command>();
   private readonly ctx: ServerContext;
   private readonly log: (message: string) => void;
-  private noAck = false;
   private lastSent: Buffer | undefined;
   private runningPromise: Promise<void> | undefined;
   private holdPromise: Promise<void> | undefined;
@@ -118,11 +141,16 @@ export class GdbServer extends EventEmitter {
     this.decoder = new PacketDecoder(maxPacket);
     this.log = options.log ?? (() => undefined);
     const caps = options.capabilities ?? target.capabilities();
-    this.table =
-      options.table ??
-      new BreakpointTable(target, { capabilities: caps, debugEnabled: target.capabilities().debugEnabled !== false });
+    const table = options.table ?? new BreakpointTable(target, { capabilities: caps });
+    this.table = table;
+    this.control = options.control ?? {
+      resume: (actions) => table.resume(actions),
+      interrupt: () => table.interrupt(),
+      detach: () => target.detach?.(),
+      kill: () => target.kill?.(),
+    };
     for (const family of COMMAND_FAMILIES) {
-      for (const cmd of family) if (!cmd.enabled || cmd.enabled(target)) this.commands.set(cmd.name, cmd);
+      for (const cmd of family) this.commands.set(cmd.name, cmd);
     }
     const commands = this.commands;
     this.ctx = {
@@ -133,6 +161,7 @@ export class GdbServer extends EventEmitter {
       generalVcpu: 0,
       continueVcpu: 'all',
       lastStop: undefined,
+      noAck: false,
       notes: [],
       supportedFeatures(): string[] {
         const out = [`PacketSize=${maxPacket.toString(16)}`];
@@ -157,7 +186,7 @@ export class GdbServer extends EventEmitter {
 
   /** No-ack mode is on. */
   get noAckMode(): boolean {
-    return this.noAck;
+    return this.ctx.noAck;
   }
 
   /** True while packets are held by {@link holdUntil}. */
@@ -210,17 +239,17 @@ export class GdbServer extends EventEmitter {
       case 'ack':
         return;
       case 'nack':
-        if (this.lastSent && !this.noAck) out.push(this.lastSent);
+        if (this.lastSent && !this.ctx.noAck) out.push(this.lastSent);
         return;
       case 'interrupt':
-        if (this.running) this.table.interrupt();
+        if (this.running) this.control.interrupt();
         return;
       case 'invalid':
         this.log(`invalid packet: ${ev.detail}`);
         if (ev.reason === 'too-long') {
-          if (!this.noAck) out.push(Buffer.from([ACK]));
+          if (!this.ctx.noAck) out.push(Buffer.from([ACK]));
           this.send(errorReply(EMSGSIZE), out);
-        } else if (!this.noAck) {
+        } else if (!this.ctx.noAck) {
           out.push(Buffer.from([NACK]));
         } else {
           // No retransmission without acks: answer so the client does not wait forever.
@@ -228,7 +257,7 @@ export class GdbServer extends EventEmitter {
         }
         return;
       case 'packet':
-        if (!this.noAck) out.push(Buffer.from([ACK]));
+        if (!this.ctx.noAck) out.push(Buffer.from([ACK]));
         if (this.ended) return;
         if (this.running || this.held) {
           this.queued.push(ev.payload);
@@ -244,7 +273,6 @@ export class GdbServer extends EventEmitter {
     const framed = encodePacket(reply.data);
     this.lastSent = framed;
     out.push(framed);
-    reply.after?.();
   }
 
   private dispatch(payload: Buffer, out: Buffer[]): void {
@@ -265,7 +293,6 @@ export class GdbServer extends EventEmitter {
     switch (reply.kind) {
       case 'reply':
         this.send(reply, out);
-        if (name === 'QStartNoAckMode' && typeof reply.data === 'string' && reply.data === 'OK') this.noAck = true;
         return;
       case 'resume':
         this.startResume(reply.actions);
@@ -286,10 +313,11 @@ export class GdbServer extends EventEmitter {
     const report = this.table.removeAll();
     for (const c of report.conflicts) this.log(`breakpoint #${c.entry.id} at 0x${c.entry.addr.toString(16)}: ${c.message}`);
     try {
-      if (reason === 'kill') this.target.kill?.();
-      else if (reason !== 'exited') this.target.detach?.();
+      const done =
+        reason === 'kill' ? this.control.kill(GDB_KILL, EXIT_GDB_KILL) : reason !== 'exited' ? this.control.detach() : undefined;
+      if (done instanceof Promise) done.catch((e: unknown) => this.log(`${reason}: ${messageOf(e)}`));
     } catch (e) {
-      this.log(`${reason}: ${e instanceof Error ? e.message : String(e)}`);
+      this.log(`${reason}: ${messageOf(e)}`);
     }
     const info: SessionEnd = { reason, report };
     this.emit('end', info);
@@ -297,7 +325,7 @@ export class GdbServer extends EventEmitter {
   }
 
   private startResume(actions: ResumeAction[]): void {
-    const p = this.table
+    const p = this.control
       .resume(actions)
       .then(
         (ev) => this.onStop(ev),

@@ -32,6 +32,8 @@ export interface KvmCapabilities {
   oneReg: boolean;
   /** KVM_CAP_ARM_PSCI_0_2. */
   psci02: boolean;
+  /** Why guest debugging cannot work on this kernel (the Rust probe's verdict); absent when it can. */
+  debugUnavailable?: string;
 }
 
 /** What the addon's removeAll()/detach() report. */
@@ -48,8 +50,8 @@ export interface VmExit {
   kind: 'debug' | 'mmio' | 'systemEvent' | 'internalError' | 'failEntry' | 'interrupted' | 'reinjected' | 'unknown';
   /** The vCPU. */
   vcpu: number;
-  /** kind 'debug': which debug event. */
-  cause?: 'swbp' | 'step' | 'hwbp' | 'watch' | 'other';
+  /** kind 'debug': which debug event, named as the stop reason and gdb's stop reply name it. */
+  cause?: DebugCause;
   /** 'debug': ESR_EL2; 'reinjected': what ESR_EL1 got. */
   esr?: bigint;
   /** ESR.EC. */
@@ -62,6 +64,8 @@ export interface VmExit {
   pc?: bigint;
   /** Watchpoints: the accessed address. */
   far?: bigint;
+  /** Watchpoints: the watchpoint that fired (the one holding `far`, else the nearest). */
+  watch?: NativeWatchpoint;
   /** 'mmio': guest-physical address. */
   addr?: bigint;
   /** 'mmio': access size in bytes. */
@@ -90,7 +94,10 @@ export interface VmExit {
   exitReason?: number;
 }
 
-/** A watchpoint request of setGuestDebug. */
+/** What a debug exit of ours was: the StopReason kind it becomes (ts/src/exit-to-stop.ts). */
+export type DebugCause = 'swbreak' | 'hwbreak' | 'step' | 'watch' | 'other';
+
+/** A watchpoint of the VM. */
 export interface NativeWatchpoint {
   /** Guest-virtual address. */
   addr: bigint;
@@ -100,14 +107,12 @@ export interface NativeWatchpoint {
   kind: 'read' | 'write' | 'access';
 }
 
-/** setGuestDebug options. */
-export interface GuestDebugOptions {
-  /** Single-step the next run. */
+/** Options of one run. */
+export interface RunOptions {
+  /** One instruction, then a 'step' exit (ERR_DEBUG_OFF while debugging is off). */
   singleStep?: boolean;
-  /** Hardware breakpoints by VA. */
-  hwBreakpoints?: { addr: bigint }[];
-  /** Watchpoints by VA. */
-  watchpoints?: NativeWatchpoint[];
+  /** End the run with kind 'reinjected' when a guest exception was re-injected. */
+  reportReinjections?: boolean;
 }
 
 /** The addon's Vm translation result. */
@@ -154,10 +159,26 @@ export interface KvmVm {
   writeVirt(vcpu: number, va: bigint, bytes: Uint8Array): void;
   /** Stage-1 translation. */
   translate(vcpu: number, va: bigint): NativeTranslation;
-  /** KVM_SET_GUEST_DEBUG on one vCPU; {} turns it off. */
-  setGuestDebug(vcpu: number, opts: GuestDebugOptions): void;
   /** BRK at a guest-physical address. */
   insertSwBreakpoint(gpa: bigint): void;
+  /** BRK at a virtual address of `vcpu`, translated and patched in one call; returns the PA. */
+  insertSwBreakpointVirt(vcpu: number, va: bigint): bigint;
+  /** Hardware breakpoint at a VA on every vCPU (ERR_HW_SLOTS names the count). */
+  insertHwBreakpoint(va: bigint): void;
+  /** Remove a hardware breakpoint. */
+  removeHwBreakpoint(va: bigint): void;
+  /** Hardware breakpoints (VAs). */
+  hwBreakpoints(): bigint[];
+  /** Watchpoint on every vCPU (ERR_HW_SLOTS names the count). */
+  insertWatchpoint(w: NativeWatchpoint): void;
+  /** Remove a watchpoint (same address, length, kind). */
+  removeWatchpoint(w: NativeWatchpoint): void;
+  /** Watchpoints. */
+  watchpoints(): NativeWatchpoint[];
+  /** Try the control word a session needs once; throws the kernel's refusal. */
+  probeGuestDebug(): void;
+  /** Debugging off for good with this reason: everything removed, later requests ERR_DEBUG_OFF. */
+  turnDebugOff(reason: string): NativeRemoveAllReport;
   /** Restore the bytes under our BRK. */
   removeSwBreakpoint(gpa: bigint): void;
   /** Remove every software breakpoint. */
@@ -169,12 +190,12 @@ export interface KvmVm {
   /** Guest exceptions re-injected so far. */
   reinjections(vcpu: number): number;
   /** Run on the vCPU's own thread until an exit. */
-  run(vcpu: number, opts?: { reportReinjections?: boolean }): Promise<VmExit>;
+  run(vcpu: number, opts?: RunOptions): Promise<VmExit>;
   /** Make a running vCPU return 'interrupted' promptly. */
   stop(vcpu: number): void;
   /** Whether a run is in progress. */
   isRunning(vcpu: number): boolean;
-  /** removeAll + guest debug off on every vCPU. */
+  /** turnDebugOff('the debugger detached'). */
   detach(): NativeRemoveAllReport;
   /** Stop all, end the threads, detach. */
   close(): NativeRemoveAllReport;

@@ -4,7 +4,7 @@
  * lane.sh shows in its summary; each exit is checked (EC and PC) inside the loop.
  *
  * Also the raw side of the gdb `stepi` bench (scripts/arm64/gdb/host.sh): RAW_STEPS steps of the
- * same guest through vm.setGuestDebug + vm.run, as `BENCH: raw-step: X ms/step`.
+ * same guest through vm.run({ singleStep: true }), as `BENCH: raw-step: X ms/step`.
  * `--steps N` prints only that line, for N steps (the gdb part runs it without the bench part).
  */
 import { loadNative, normalizeExit } from './native';
@@ -35,9 +35,8 @@ async function main(): Promise<void> {
   try {
     const spin = g.sym('spin');
     const loopEnd = spin + 4n; // `b spin`
-    g.vm.setGuestDebug(0, { singleStep: true });
     const once = async (): Promise<void> => {
-      const e = normalizeExit(await g.vm.run(0));
+      const e = normalizeExit(await g.vm.run(0, { singleStep: true }));
       if (e.kind !== 'debug' || e.ec !== EC_SOFTWARE_STEP || (e.pc !== spin && e.pc !== loopEnd)) {
         throw new Error(`unexpected exit while stepping: ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? v.toString(16) : v))}`);
       }
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
     }
     const n = steps ?? RAW_STEPS;
     const ns = await timed(n);
-    console.log(`BENCH: raw-step: ${(ns / n / 1e6).toFixed(3)} ms/step over ${n} steps (addon setGuestDebug + run, spin guest)`);
+    console.log(`BENCH: raw-step: ${(ns / n / 1e6).toFixed(3)} ms/step over ${n} steps (addon run with singleStep, spin guest)`);
   } finally {
     g.close();
   }

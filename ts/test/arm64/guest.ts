@@ -94,18 +94,18 @@ export class GuestVm {
     return this.guest.sym(label);
   }
 
-  /** One KVM_RUN, normalised. */
-  async run(): Promise<Exit> {
-    const e = normalizeExit(await this.vm.run(0));
+  /** One run of vCPU 0 (a single step with `step`), normalised. */
+  async run(step = false): Promise<Exit> {
+    const e = normalizeExit(await this.vm.run(0, { singleStep: step }));
     this.trail.push(showExit(e));
     if (this.trail.length > 64) this.trail.shift();
     return e;
   }
 
   /** Run until an exit that is not a UART byte (those are collected in `uart`). */
-  async runToStop(): Promise<Exit> {
+  async runToStop(step = false): Promise<Exit> {
     for (;;) {
-      const e = await this.run();
+      const e = await this.run(step);
       if (e.kind === 'mmio' && e.isWrite && e.addr === UART_DR) {
         this.uart += String.fromCharCode(Number(e.data & 0xffn));
         continue;

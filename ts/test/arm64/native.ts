@@ -6,12 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Hardware breakpoint request for setGuestDebug. */
-export interface HwBreakpoint {
-  addr: bigint;
-}
-
-/** Watchpoint request for setGuestDebug. */
+/** A watchpoint of the VM. */
 export interface Watchpoint {
   addr: bigint;
   len: number;
@@ -29,15 +24,18 @@ export interface NativeVm {
   writePhys(gpa: bigint, bytes: Uint8Array): void;
   readVirt?(vcpu: number, va: bigint, len: number): Buffer;
   translate?(vcpu: number, va: bigint): { pa: bigint };
-  setGuestDebug(
-    vcpu: number,
-    opts: { singleStep?: boolean; hwBreakpoints?: HwBreakpoint[]; watchpoints?: Watchpoint[] },
-  ): void;
   insertSwBreakpoint(gpa: bigint): void;
+  insertSwBreakpointVirt(vcpu: number, va: bigint): bigint;
+  insertHwBreakpoint(va: bigint): void;
+  removeHwBreakpoint(va: bigint): void;
+  hwBreakpoints(): bigint[];
+  insertWatchpoint(w: Watchpoint): void;
+  removeWatchpoint(w: Watchpoint): void;
+  writeVirt?(vcpu: number, va: bigint, bytes: Uint8Array): void;
   removeSwBreakpoint(addr: bigint): void;
   removeAll(): unknown;
   reinjections?(vcpu: number): number;
-  run(vcpu: number, opts?: unknown): Promise<unknown>;
+  run(vcpu: number, opts?: { singleStep?: boolean; reportReinjections?: boolean }): Promise<unknown>;
   stop(vcpu: number): void;
   close(): void;
 }
@@ -77,7 +75,7 @@ export function loadNative(): { native: Native; from: string } | { reason: strin
 
 /** Run results, normalised. */
 export type Exit =
-  | { kind: 'debug'; esr: number; ec: number; pc: bigint; far: bigint | undefined; raw: unknown }
+  | { kind: 'debug'; esr: number; ec: number; pc: bigint; far: bigint | undefined; cause: string; watch: Watchpoint | undefined; raw: unknown }
   | { kind: 'mmio'; addr: bigint; len: number; isWrite: boolean; data: bigint; raw: unknown }
   | { kind: 'shutdown'; raw: unknown }
   | { kind: 'reset'; raw: unknown }
@@ -121,6 +119,8 @@ export function normalizeExit(raw: unknown): Exit {
       ec: ecv === undefined ? esr >>> 26 : Number(ecv),
       pc: big(pick(r, 'pc'), 'pc'),
       far: pick(r, 'far') === undefined || pick(r, 'far') === null ? undefined : big(pick(r, 'far'), 'far'),
+      cause: String(pick(r, 'cause') ?? ''),
+      watch: (pick(r, 'watch') ?? undefined) as Watchpoint | undefined,
       raw,
     };
   }

@@ -12,9 +12,8 @@
  *   HVC #0 with x0 = PSCI SYSTEM_OFF: exit with code x1
  */
 
+import { ErrorCode, codedError } from '../../src/errors';
 import {
-  TargetError,
-  TargetErrorCode,
   type CapabilitySummary,
   type DebugTarget,
   type ResumeAction,
@@ -140,7 +139,7 @@ export class FakeTarget implements DebugTarget {
 
   private regBuf(vcpu: number, regnum: number): Buffer {
     const b = this.regs[vcpu]?.[regnum];
-    if (!b) throw new TargetError(TargetErrorCode.BadArgument, `no register ${regnum} on vCPU ${vcpu}`);
+    if (!b) throw codedError(ErrorCode.BadArgument, `no register ${regnum} on vCPU ${vcpu}`);
     return b;
   }
 
@@ -150,7 +149,7 @@ export class FakeTarget implements DebugTarget {
 
   writeRegister(vcpu: number, regnum: number, bytes: Buffer): void {
     const b = this.regBuf(vcpu, regnum);
-    if (bytes.length !== b.length) throw new TargetError(TargetErrorCode.BadArgument, `register ${regnum} takes ${b.length} bytes`);
+    if (bytes.length !== b.length) throw codedError(ErrorCode.BadArgument, `register ${regnum} takes ${b.length} bytes`);
     this.calls.push({ op: 'writeRegister', args: [vcpu, regnum] });
     bytes.copy(b);
   }
@@ -162,7 +161,7 @@ export class FakeTarget implements DebugTarget {
     if (addr >= HIGH_VA && addr < HIGH_VA + BigInt(RAM_SIZE)) return { pa: RAM_BASE + (addr - HIGH_VA), ram: true };
     if (this.inRam(addr, 1)) return { pa: addr, ram: true };
     if (addr >= MMIO_BASE && addr < MMIO_BASE + 0x1000n) return { pa: addr, ram: false };
-    throw new TargetError(TargetErrorCode.Translation, 'level 0 descriptor invalid', addr);
+    throw codedError(ErrorCode.Translation, 'level 0 descriptor invalid', addr);
   }
 
   private inRam(pa: bigint, len: number): boolean {
@@ -171,14 +170,22 @@ export class FakeTarget implements DebugTarget {
 
   private ramRange(vcpu: number, addr: bigint, len: number): number {
     const t = this.translate(vcpu, addr);
-    if (!t.ram || !this.inRam(t.pa, len)) throw new TargetError(TargetErrorCode.OutsideRam, 'outside guest RAM', t.pa);
+    if (!t.ram || !this.inRam(t.pa, len)) throw codedError(ErrorCode.OutsideRam, 'outside guest RAM', t.pa);
     return Number(t.pa - RAM_BASE);
   }
 
+  /** Reads show the guest's instruction under our BRKs, as the Rust VM's do. */
   readMemory(vcpu: number, addr: bigint, length: number): Buffer {
     const off = this.ramRange(vcpu, addr, length);
     this.memoryTouches++;
-    return Buffer.from(this.ram.subarray(off, off + length));
+    const out = Buffer.from(this.ram.subarray(off, off + length));
+    const pa = RAM_BASE + BigInt(off);
+    for (const { pa: at, saved } of this.sw.values()) {
+      for (let i = 0n; i < 4n; i++) {
+        if (at + i >= pa && at + i < pa + BigInt(length)) out[Number(at + i - pa)] = saved[Number(i)] as number;
+      }
+    }
+    return out;
   }
 
   writeMemory(vcpu: number, addr: bigint, data: Buffer): void {
@@ -186,29 +193,50 @@ export class FakeTarget implements DebugTarget {
     this.memoryTouches++;
     this.calls.push({ op: 'writeMemory', args: [addr, data.length] });
     data.copy(this.ram, off);
+    // Under our BRKs the saved bytes take the new values and the BRK stays, as the Rust VM does.
+    const pa = RAM_BASE + BigInt(off);
+    for (const { pa: at, saved } of this.sw.values()) {
+      if (at + 4n <= pa || at >= pa + BigInt(data.length)) continue;
+      for (let i = 0n; i < 4n; i++) {
+        if (at + i >= pa && at + i < pa + BigInt(data.length)) saved[Number(i)] = data[Number(at + i - pa)] as number;
+      }
+      this.ram.writeUInt32LE(brk(0), Number(at - RAM_BASE));
+    }
   }
 
-  insertBreakpoint(bp: TargetBreakpoint): void {
+  private checkOn(): void {
+    if (this.capsValue.debugEnabled === false) throw codedError(ErrorCode.DebugOff, `guest debugging is off: ${String(this.capsValue.reason)}`);
+  }
+
+  /** As the Rust VM: a sw breakpoint is translated and patched in one call; debugging off refuses. */
+  insertBreakpoint(bp: TargetBreakpoint): bigint | undefined {
     this.calls.push({ op: 'insert', args: [bp.kind, bp.addr, bp.pa] });
+    this.checkOn();
     switch (bp.kind) {
       case 'sw': {
-        if (bp.pa === undefined || !this.inRam(bp.pa, 4)) throw new TargetError(TargetErrorCode.OutsideRam, 'not RAM', bp.pa);
-        const off = Number(bp.pa - RAM_BASE);
+        const pa = bp.pa ?? this.translate(bp.vcpu ?? 0, bp.addr).pa;
+        if (!this.inRam(pa, 4)) throw codedError(ErrorCode.OutsideRam, 'not RAM', pa);
+        const off = Number(pa - RAM_BASE);
         const saved = Buffer.from(this.ram.subarray(off, off + 4));
         if (isBrk(saved.readUInt32LE())) {
-          throw new TargetError(TargetErrorCode.AlreadyPatched, 'already a BRK', bp.addr);
+          throw codedError(ErrorCode.AlreadyPatched, 'already a BRK', bp.addr);
         }
         this.ram.writeUInt32LE(brk(0), off);
-        this.sw.set(bp.addr, { pa: bp.pa, saved });
-        return;
+        this.sw.set(bp.addr, { pa, saved });
+        return pa;
       }
       case 'hw':
-        if (this.hw.length >= this.capsValue.hwBreakpoints) throw new TargetError(TargetErrorCode.NoSlot, 'no hw slot', bp.addr);
+        if (this.hw.length >= this.capsValue.hwBreakpoints) {
+          throw codedError(ErrorCode.HwSlots, `all ${this.capsValue.hwBreakpoints} hardware breakpoint slots are in use`, bp.addr);
+        }
         this.hw.push(bp);
-        return;
+        return undefined;
       default:
-        if (this.watch.length >= this.capsValue.hwWatchpoints) throw new TargetError(TargetErrorCode.NoSlot, 'no wp slot', bp.addr);
+        if (this.watch.length >= this.capsValue.hwWatchpoints) {
+          throw codedError(ErrorCode.HwSlots, `all ${this.capsValue.hwWatchpoints} hardware watchpoint slots are in use`, bp.addr);
+        }
         this.watch.push(bp);
+        return undefined;
     }
   }
 
@@ -216,19 +244,19 @@ export class FakeTarget implements DebugTarget {
     this.calls.push({ op: 'remove', args: [bp.kind, bp.addr, bp.pa] });
     if (bp.kind === 'sw') {
       const s = this.sw.get(bp.addr);
-      if (!s) throw new TargetError(TargetErrorCode.BadArgument, 'not inserted', bp.addr);
+      if (!s) throw codedError(ErrorCode.BadArgument, 'not inserted', bp.addr);
       this.sw.delete(bp.addr);
       const off = Number(s.pa - RAM_BASE);
       const now = this.ram.readUInt32LE(off);
       if (now !== brk(0)) {
-        throw new TargetError(TargetErrorCode.PatchConflict, `guest rewrote our BRK (found 0x${now.toString(16)})`, bp.addr);
+        throw codedError(ErrorCode.PatchConflict, `guest rewrote our BRK (found 0x${now.toString(16)})`, bp.addr);
       }
       s.saved.copy(this.ram, off);
       return;
     }
     const list = bp.kind === 'hw' ? this.hw : this.watch;
     const i = list.findIndex((b) => b.kind === bp.kind && b.addr === bp.addr && b.length === bp.length);
-    if (i < 0) throw new TargetError(TargetErrorCode.BadArgument, 'not inserted', bp.addr);
+    if (i < 0) throw codedError(ErrorCode.BadArgument, 'not inserted', bp.addr);
     list.splice(i, 1);
   }
 
@@ -264,7 +292,7 @@ export class FakeTarget implements DebugTarget {
     this.resumes.push({ run, swPresent: [...this.sw.keys()] });
     this.calls.push({ op: 'resume', args: [run] });
     this.interrupted = false;
-    if (run.length === 0) throw new TargetError(TargetErrorCode.BadArgument, 'nothing to resume');
+    if (run.length === 0) throw codedError(ErrorCode.BadArgument, 'nothing to resume');
     for (;;) {
       for (let i = 0; i < this.slice; i++) {
         for (const [v, step] of run) {
@@ -315,7 +343,9 @@ export class FakeTarget implements DebugTarget {
       if (hit) {
         this.syndrome = write ? 0xd2000062n : 0xd2000022n; // EC 0x34 watchpoint, WnR
         const watch = hit.kind === 'watch-access' ? 'access' : write ? 'write' : 'read';
-        return { vcpu, reason: { kind: 'watch', watch, addr: x0 }, pc };
+        // As the Rust VM and exitToStop report it: FAR, or the watched address when FAR lies outside.
+        const inside = x0 >= hit.addr && x0 < hit.addr + BigInt(hit.length);
+        return { vcpu, reason: { kind: 'watch', watch, addr: inside ? x0 : hit.addr }, pc };
       }
       const off = this.ramRange(vcpu, x0, 8);
       if (write) this.ram.writeBigUInt64LE(this.reg(vcpu, 1), off);

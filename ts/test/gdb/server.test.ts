@@ -5,7 +5,7 @@ import { defaultEsrDecoder } from '../../src/gdb/commands/monitor';
 import { decodeText, summary } from '../../src/decode';
 import { FakeTarget, INSN, HIGH_VA, MMIO_BASE, PSCI_SYSTEM_OFF, RAM_BASE } from './fake-target';
 import { hexText, MemClient, unhexText } from './client';
-import { TargetError, TargetErrorCode } from '../../src/target';
+import { ErrorCode, codedError } from '../../src/errors';
 
 const le64 = (v: bigint): string => {
   const b = Buffer.alloc(8);
@@ -446,7 +446,7 @@ describe('expedited registers in stop replies', () => {
     let reads = 0;
     t.readRegister = (vcpu: number, regnum: number): Buffer => {
       reads++;
-      if (regnum === REG_SP) throw new TargetError(TargetErrorCode.BadArgument, `regnum ${regnum}`);
+      if (regnum === REG_SP) throw codedError(ErrorCode.BadArgument, `regnum ${regnum}`);
       return read(vcpu, regnum);
     };
     expect(c.req('Z0,40000010,4')).toBe('OK');
@@ -463,7 +463,7 @@ describe('holding packets until a handover stop completes', () => {
     let running = true;
     const read = t.readRegister.bind(t);
     t.readRegister = (vcpu: number, regnum: number): Buffer => {
-      if (running) throw new TargetError(TargetErrorCode.BadState, 'vCPU is running');
+      if (running) throw codedError(ErrorCode.BadState, 'vCPU is running');
       return read(vcpu, regnum);
     };
     const stopped = new Promise<void>((resolve) =>

@@ -4,7 +4,8 @@
  */
 
 import type { BreakpointTable } from '../../breakpoints';
-import { errorCode, type DebugTarget, type ResumeAction, type StopEvent } from '../../target';
+import { ErrorCode, errorCode } from '../../errors';
+import type { DebugTarget, ResumeAction, StopEvent } from '../../target';
 
 /** errno values used in `Exx` replies (Linux asm-generic/errno-base.h), as gdbserver does. */
 export const Errno = {
@@ -31,19 +32,18 @@ export function errorReply(errno: number): Reply {
 /** Map a target or policy error code to an errno. */
 export function errnoFor(e: unknown): number {
   switch (errorCode(e)) {
-    case 'ERR_OUTSIDE_RAM':
-    case 'ERR_TRANSLATION':
-    case 'ERR_NOT_WRITABLE':
+    case ErrorCode.OutsideRam:
+    case ErrorCode.Translation:
+    case ErrorCode.NotWritable:
       return Errno.EFAULT;
-    case 'ERR_NO_SLOT':
+    case ErrorCode.HwSlots:
       return Errno.ENOSPC;
-    case 'ERR_ALREADY_PATCHED':
+    case ErrorCode.AlreadyPatched:
       return Errno.EEXIST;
-    case 'ERR_PATCH_CONFLICT':
+    case ErrorCode.PatchConflict:
       return Errno.EIO;
-    case 'ERR_DEBUG_OFF':
-    case 'ERR_DEBUG_UNAVAILABLE':
-    case 'ERR_UNSUPPORTED':
+    case ErrorCode.DebugOff:
+    case ErrorCode.DebugUnavailable:
       return Errno.EPERM;
     default:
       return Errno.EINVAL;
@@ -74,6 +74,8 @@ export interface ServerContext {
   continueVcpu: number | 'all';
   /** The last stop, for `?`. */
   lastStop: StopEvent | undefined;
+  /** No-ack mode (QStartNoAckMode): no `+`/`-` from here on, either way. */
+  noAck: boolean;
   /** Policy notes (e.g. a sw breakpoint placed in a hw slot), newest last. */
   notes: string[];
   /** qSupported features of the enabled command table. */
@@ -83,7 +85,7 @@ export interface ServerContext {
 /** What a parser asks the server to do. */
 export type Reply =
   /** Send this payload (empty string = the "unsupported" empty reply). */
-  | { kind: 'reply'; data: string | Buffer; after?: () => void }
+  | { kind: 'reply'; data: string | Buffer }
   /** Resume; the stop reply follows asynchronously. */
   | { kind: 'resume'; actions: ResumeAction[] }
   /** Detach: reply OK, then the session ends. */
@@ -103,10 +105,8 @@ export const UNSUPPORTED: Reply = { kind: 'reply', data: '' };
 export interface Command {
   /** Packet name: one letter, or a q/Q/v name such as `qSupported`, `vCont?`. */
   name: string;
-  /** qSupported features this command contributes, if any. */
+  /** qSupported features this command contributes, if any (they may depend on the target). */
   features?: readonly string[] | ((target: DebugTarget) => readonly string[]);
-  /** Whether the target supports it; absent = always. */
-  enabled?: (target: DebugTarget) => boolean;
   /** Parse and run. `args` is the payload after the name. */
   handle(args: Buffer, ctx: ServerContext): Reply;
 }

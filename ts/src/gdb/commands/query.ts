@@ -39,8 +39,12 @@ const xfer: Command = {
 const noAck: Command = {
   name: 'QStartNoAckMode',
   features: ['QStartNoAckMode+'],
-  // The server turns acks off after this OK has gone out with its own ack.
-  handle: () => ok(),
+  // The packet was acked before it was dispatched; this OK is the last frame that
+  // expects an ack (gdb docs "Packet Acknowledgment").
+  handle: (_args, ctx) => {
+    ctx.noAck = true;
+    return ok();
+  },
 };
 
 const offsets: Command = { name: 'qOffsets', handle: () => ok('Text=0;Data=0;Bss=0') };

@@ -67,19 +67,17 @@ test('MMU on (test-built tables): breakpoint by virtual address', () =>
       g.expectDebug(e, EC_BRK64, target, `hit ${hits + 1} at the VA`);
       hits++;
       removeByVa(g, target);
-      g.vm.setGuestDebug(0, { singleStep: true });
-      g.expectDebug(await g.runToStop(), EC_SOFTWARE_STEP, target + 4n, 'step over');
-      g.vm.setGuestDebug(0, { singleStep: false });
+      g.expectDebug(await g.runToStop(true), EC_SOFTWARE_STEP, target + 4n, 'step over');
       insertByVa(g, target);
     }
     expectEq(hits, CALLS, 'hits at the VA');
     expectEq(g.readU64(g.sym('result')), BigInt(CALLS * 7), 'result');
   }));
 
-// By VA: the addon walks vCPU 0's stage-1 tables (translate) and patches the PA it maps to.
+// By VA: the addon walks vCPU 0's stage-1 tables and patches the PA it maps to, in one call.
 function insertByVa(g: GuestVm, va: bigint): void {
   if (!g.vm.translate) throw new Error('addon has no translate()');
-  g.vm.insertSwBreakpoint(g.vm.translate(0, va).pa);
+  expectEq(g.vm.insertSwBreakpointVirt(0, va), g.vm.translate(0, va).pa, `PA patched for ${hex(va)}`);
 }
 function removeByVa(g: GuestVm, va: bigint): void {
   if (!g.vm.translate) throw new Error('addon has no translate()');

@@ -10,12 +10,11 @@ test('single-step: one exit per instruction, over an MMIO store too', () =>
     const start = g.sym('_start');
     const end = g.sym('step_end');
     const store = g.sym('mmio_store');
-    g.vm.setGuestDebug(0, { singleStep: true });
     let pc = start;
     let steps = 0;
     let mmio = 0;
     while (pc !== end) {
-      const e = await g.run();
+      const e = await g.run(true);
       if (e.kind === 'mmio') {
         expectEq(pc, store, 'PC of the MMIO exit');
         expectEq(e.addr, TEST_MMIO, 'MMIO address');
@@ -31,7 +30,6 @@ test('single-step: one exit per instruction, over an MMIO store too', () =>
     expectEq(steps, Number((end - start) / 4n), 'step exits');
     expectEq(mmio, 1, 'MMIO exits while stepping');
     expectEq(g.vm.getReg(0, 'x0'), 10n, 'x0 at step_end');
-    g.vm.setGuestDebug(0, { singleStep: false });
     const last = await g.run();
     if (last.kind !== 'mmio' || last.addr !== TEST_MMIO + 16n || last.data !== 10n) {
       throw new Error(`store at step_end: got ${showExit(last)}`);

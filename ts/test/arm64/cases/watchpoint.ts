@@ -12,27 +12,24 @@ test('watchpoints: write then read fire with FAR = the address', () =>
     const wvar = g.sym('wvar');
     const rvar = g.sym('rvar');
     g.writeU64(rvar, READ_VALUE);
-    g.vm.setGuestDebug(0, {
-      watchpoints: [
-        { addr: wvar, len: 8, kind: 'write' },
-        { addr: rvar, len: 8, kind: 'read' },
-      ],
-    });
+    const wWatch = { addr: wvar, len: 8, kind: 'write' as const };
+    const rWatch = { addr: rvar, len: 8, kind: 'read' as const };
+    g.vm.insertWatchpoint(wWatch);
+    g.vm.insertWatchpoint(rWatch);
     const w = g.expectDebug(await g.runToStop(), EC_WATCHPOINT, g.sym('write_site'), 'write watchpoint');
     expectEq(w.far, wvar, 'FAR of the write watchpoint');
     expectEq((w.esr & ESR_WNR) !== 0, true, 'ESR WnR for the store');
     expectEq(g.readU64(wvar), 0n, 'wvar before the store completes');
-    // past the store with the watchpoints off, then on again
-    g.vm.setGuestDebug(0, { singleStep: true });
-    g.expectDebug(await g.runToStop(), EC_SOFTWARE_STEP, g.sym('write_site') + 4n, 'step over the store');
+    expectEq(w.watch?.kind, 'write', 'the watchpoint the VM names');
+    // past the store with the write watchpoint off
+    g.vm.removeWatchpoint(wWatch);
+    g.expectDebug(await g.runToStop(true), EC_SOFTWARE_STEP, g.sym('write_site') + 4n, 'step over the store');
     expectEq(g.readU64(wvar), STORED, 'wvar after the store');
-    g.vm.setGuestDebug(0, { watchpoints: [{ addr: rvar, len: 8, kind: 'read' }] });
     const r = g.expectDebug(await g.runToStop(), EC_WATCHPOINT, g.sym('read_site'), 'read watchpoint');
     expectEq(r.far, rvar, 'FAR of the read watchpoint');
     expectEq((r.esr & ESR_WNR) !== 0, false, 'ESR WnR for the load');
-    g.vm.setGuestDebug(0, { singleStep: true });
-    g.expectDebug(await g.runToStop(), EC_SOFTWARE_STEP, g.sym('read_site') + 4n, 'step over the load');
-    g.vm.setGuestDebug(0, {});
+    g.vm.removeWatchpoint(rWatch);
+    g.expectDebug(await g.runToStop(true), EC_SOFTWARE_STEP, g.sym('read_site') + 4n, 'step over the load');
     g.expectShutdown(await g.runToStop(), 'run to the end');
     expectEq(g.readU64(g.sym('result')), READ_VALUE, 'value the guest loaded');
   }));
