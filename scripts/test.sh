@@ -17,6 +17,8 @@ bash scripts/build-wasm.sh
 step "build: TypeScript (tsc)"
 npx --no-install tsc -p tsconfig.build.json
 npx --no-install tsc -p tsconfig.test.json
+step "import cycles in ts/src (madge): layers point one way"
+npm run --silent lint:cycles
 
 # Host Rust checks use rustup's toolchain and their own target dir.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_HOST:-$PWD/target/host}"
