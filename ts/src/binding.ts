@@ -53,6 +53,11 @@ export interface DecodeApi {
     saved: Uint8Array,
     current: Uint8Array,
   ): Uint8Array;
+  /**
+   * A stage-1 walk over a memory dump at `baseHi:baseLo`; `regs` = [SCTLR_EL1, TCR_EL1,
+   * TTBR0_EL1, TTBR1_EL1]. Returns the translation as JSON; throws ERR_WALK_* on a fault.
+   */
+  walkStage1(regs: BigUint64Array, vaLo: number, vaHi: number, baseLo: number, baseHi: number, dump: Uint8Array): string;
 }
 
 /** Function names every backend must export; a backend lacking one fails to load. */
@@ -69,6 +74,7 @@ export const REQUIRED_FUNCTIONS: readonly (keyof DecodeApi)[] = [
   'recogniseBreakpoint',
   'planInsert',
   'planRemove',
+  'walkStage1',
 ];
 
 /** A loaded backend and why it was chosen. */

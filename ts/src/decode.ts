@@ -318,3 +318,69 @@ export function planRemove(
   const restore = backend.api.planRemove(kind, lo, hi, saved, current);
   return { addr: a, restore: restore.length === 0 ? null : restore };
 }
+
+/** The stage-1 registers of a walk (Arm ARM D8, `AArch64.S1Walk()`). */
+export interface Stage1Registers {
+  /** SCTLR_EL1 (M, EE, WXN are used). */
+  sctlr: Value;
+  /** TCR_EL1. */
+  tcr: Value;
+  /** TTBR0_EL1. */
+  ttbr0: Value;
+  /** TTBR1_EL1. */
+  ttbr1: Value;
+}
+
+/** A successful stage-1 translation (core `decode::walk::Translation`). */
+export interface Stage1Translation {
+  /** The virtual address translated. */
+  va: bigint;
+  /** Its physical address. */
+  pa: bigint;
+  /** Level of the final descriptor; null with the MMU off. */
+  level: number | null;
+  /** Size of the page or block. */
+  pageSize: bigint;
+  /** The final descriptor, and where it was read. */
+  descriptor: bigint;
+  descriptorAddr: bigint;
+  /** TTBR used (0 or 1). */
+  ttbr: number;
+  /** EL1 may write / execute; EL0 may access; the access flag is set. */
+  writable: boolean;
+  executable: boolean;
+  user: boolean;
+  accessed: boolean;
+}
+
+/**
+ * Walk the guest's stage-1 EL1&0 page tables in a memory dump (`dump.bytes` at
+ * guest-physical `dump.base`) for `va`, on any OS and either backend. A fault is a
+ * coded error: ERR_WALK_NOT_VALID, ERR_WALK_RESERVED, ERR_WALK_ADDRESS_SIZE,
+ * ERR_WALK_VA_RANGE, ERR_WALK_DISABLED, or ERR_WALK_UNREADABLE (a table outside the dump).
+ */
+export function walkStage1(
+  regs: Stage1Registers,
+  va: Value,
+  dump: { base: Value; bytes: Uint8Array },
+  backend: Backend = defaultBackend(),
+): Stage1Translation {
+  const r = BigUint64Array.from([regs.sctlr, regs.tcr, regs.ttbr0, regs.ttbr1].map((v) => toU64(v)));
+  const [vaLo, vaHi] = halves(toU64(va));
+  const [baseLo, baseHi] = halves(toU64(dump.base));
+  const raw = JSON.parse(backend.api.walkStage1(r, vaLo, vaHi, baseLo, baseHi, dump.bytes)) as Record<string, unknown>;
+  const big = (k: string): bigint => BigInt(raw[k] as string);
+  return {
+    va: big('va'),
+    pa: big('pa'),
+    level: (raw.level as number | null) ?? null,
+    pageSize: big('pageSize'),
+    descriptor: big('descriptor'),
+    descriptorAddr: big('descriptorAddr'),
+    ttbr: raw.ttbr as number,
+    writable: raw.writable as boolean,
+    executable: raw.executable as boolean,
+    user: raw.user as boolean,
+    accessed: raw.accessed as boolean,
+  };
+}

@@ -34,6 +34,10 @@ export type { Field, Value, Classification, DebugKind } from './decode';
 export { encodeBreakpoint, breakpointBytes, recogniseBreakpoint, planInsert, planRemove } from './decode';
 export type { BreakpointKindName, InsertPlan, RemovePlan } from './decode';
 
+// Stage-1 page-table walks over a memory dump (any OS, either backend).
+export { walkStage1 } from './decode';
+export type { Stage1Registers, Stage1Translation } from './decode';
+
 // Errors.
 export { ErrorCode, codedError, errorCode, isCodedError, isError, messageOf, badValue } from './errors';
 export type { CodedError } from './errors';

@@ -56,6 +56,8 @@ pub enum Error {
         /// Why it was refused.
         why: &'static str,
     },
+    /// A stage-1 walk failed; its code is the walker's (`ERR_WALK_*`).
+    Walk(crate::walk::WalkError),
     /// An exception cannot be taken to EL1 from this PSTATE (EL2/EL3, or an
     /// AArch32 mode other than User).
     ExceptionSource {
@@ -91,6 +93,7 @@ impl Error {
             Error::UnknownKind { .. } => "ERR_UNKNOWN_KIND",
             Error::ExceptionSource { .. } => "ERR_EXCEPTION_SOURCE",
             Error::HwDebug { .. } => "ERR_HW_DEBUG",
+            Error::Walk(w) => w.code(),
         }
     }
 }
@@ -122,6 +125,7 @@ impl fmt::Display for Error {
                  found {found:#x}; the guest's bytes were left alone"
             ),
             Error::BadValue { text, why } => write!(f, "bad value {text:?}: {why}"),
+            Error::Walk(w) => write!(f, "cannot translate VA {:#x}: {w}", w.va),
             Error::ExceptionSource { pstate } => write!(
                 f,
                 "PSTATE {pstate:#x} is not at EL0 or EL1 in AArch64, nor AArch32 User mode: \

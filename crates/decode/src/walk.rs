@@ -162,8 +162,27 @@ impl fmt::Display for Granule {
     }
 }
 
+/// A page-table dump: guest-physical memory from `base`, for walking tables
+/// saved from a machine (a crash dump, a `dump binary memory`) on any OS.
+#[derive(Debug, Clone, Copy)]
+pub struct PhysDump<'a> {
+    /// The guest-physical address of `bytes[0]`.
+    pub base: u64,
+    /// The memory.
+    pub bytes: &'a [u8],
+}
+
+impl PhysRead for PhysDump<'_> {
+    fn read_u64(&self, pa: u64) -> Option<u64> {
+        let off = usize::try_from(pa.checked_sub(self.base)?).ok()?;
+        let b = self.bytes.get(off..off.checked_add(8)?)?;
+        Some(u64::from_le_bytes(b.try_into().ok()?))
+    }
+}
+
 /// A successful translation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Translation {
     /// The virtual address translated.
     pub va: u64,
@@ -191,6 +210,23 @@ pub struct Translation {
 }
 
 impl Translation {
+    /// As one JSON object, 64-bit values as `0x` hex strings (as `Field::to_json`).
+    pub fn to_json(&self) -> String {
+        let hex = |v: u64| serde_json::Value::String(format!("{v:#x}"));
+        let mut v = serde_json::to_value(self).expect("a Translation always serialises");
+        let o = v.as_object_mut().expect("an object");
+        for (k, x) in [
+            ("va", self.va),
+            ("pa", self.pa),
+            ("pageSize", self.page_size),
+            ("descriptor", self.descriptor),
+            ("descriptorAddr", self.descriptor_addr),
+        ] {
+            o.insert(k.into(), hex(x));
+        }
+        v.to_string()
+    }
+
     /// Bytes from `va` to the end of its page or block: how much may be
     /// accessed contiguously in physical memory.
     pub fn bytes_to_page_end(&self) -> u64 {
@@ -595,6 +631,38 @@ mod tests {
             ttbr0_el1: ttbr0,
             ttbr1_el1: ttbr1,
         }
+    }
+
+    #[test]
+    fn a_dump_is_walked_and_a_translation_renders_as_json() {
+        // T0SZ = 25 (39-bit VAs), 4K: level 1 table -> level 2 table -> level 3 page.
+        let base = 0x4000_0000u64;
+        let mut bytes = vec![0u8; 0x4000];
+        let mut put = |table: u64, index: u64, desc: u64| {
+            let at = (table - base + index * 8) as usize;
+            bytes[at..at + 8].copy_from_slice(&desc.to_le_bytes());
+        };
+        put(base, 1, (base + 0x1000) | TABLE);
+        put(base + 0x1000, 0, (base + 0x2000) | TABLE);
+        put(base + 0x2000, 5, (base + 0x3000) | PAGE);
+        let dump = PhysDump {
+            base,
+            bytes: &bytes,
+        };
+        let r = regs(25 | TG1_4K, base, 0);
+        let t = translate(&dump, &r, 0x4000_5123).unwrap();
+        assert_eq!((t.pa, t.level), (base + 0x3123, Some(3)));
+        let j: serde_json::Value = serde_json::from_str(&t.to_json()).unwrap();
+        assert_eq!(j["pa"], "0x40003123");
+        assert_eq!(j["pageSize"], "0x1000");
+        assert_eq!(j["level"], 3);
+        assert_eq!(j["writable"], true);
+        // A table outside the dump is unreadable, named with its address.
+        let e = translate(&dump, &regs(25 | TG1_4K, base + 0x10_0000, 0), 0).unwrap_err();
+        assert_eq!(e.code(), "ERR_WALK_UNREADABLE");
+        let e = crate::Error::Walk(e);
+        assert_eq!(e.code(), "ERR_WALK_UNREADABLE");
+        assert!(e.to_string().contains("0x40100000"), "{e}");
     }
 
     #[test]
