@@ -26,7 +26,6 @@ import type {
   ResumeAction,
   StopEvent,
   TargetBreakpoint,
-  Translation,
   WatchKind,
 } from './target';
 import type { KvmCapabilities, KvmVm, NativeWatchpoint, VmExit } from './vmm/native-vm';
@@ -114,12 +113,6 @@ export class KvmTarget implements DebugTarget {
 
   writeMemory(vcpu: number, addr: bigint, data: Buffer): void {
     this.vm.writeVirt(vcpu, addr, data);
-  }
-
-  translate(vcpu: number, addr: bigint): Translation {
-    const t = this.vm.translate(vcpu, addr);
-    const ram = t.pa >= this.vm.ramBase && t.pa + 4n <= this.vm.ramBase + this.vm.ramSize;
-    return { pa: t.pa, ram };
   }
 
   insertBreakpoint(bp: TargetBreakpoint): bigint | undefined {

@@ -53,14 +53,6 @@ export interface TargetBreakpoint {
   pa?: bigint;
 }
 
-/** Result of a virtual-to-physical translation. */
-export interface Translation {
-  /** Guest-physical address. */
-  pa: bigint;
-  /** True when `pa` lies in guest RAM (so software breakpoints can patch it). */
-  ram: boolean;
-}
-
 /** Why the guest stopped. */
 export type StopReason =
   | { kind: 'swbreak' }
@@ -137,8 +129,6 @@ export interface DebugTarget {
   readMemory(vcpu: number, addr: bigint, length: number): Buffer;
   /** Write guest memory at a virtual address of `vcpu`. Never partial: throws instead. */
   writeMemory(vcpu: number, addr: bigint, data: Buffer): void;
-  /** Translate a virtual address of `vcpu`; throws ERR_TRANSLATION with the address. */
-  translate(vcpu: number, addr: bigint): Translation;
 
   /**
    * Install a breakpoint on every vCPU. For `sw`, translates `addr` and patches it

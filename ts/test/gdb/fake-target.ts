@@ -19,7 +19,6 @@ import {
   type ResumeAction,
   type StopEvent,
   type TargetBreakpoint,
-  type Translation,
 } from '../../src/target';
 import { AARCH64_REGISTERS, REG_CPSR, REG_PC, REG_SP } from '../../src/gdb/aarch64';
 
@@ -154,7 +153,8 @@ export class FakeTarget implements DebugTarget {
     bytes.copy(b);
   }
 
-  translate(_vcpu: number, addr: bigint): Translation {
+  /** The fake's stage 1: identity on RAM and one device page, a high-half alias, test remaps. */
+  translate(_vcpu: number, addr: bigint): { pa: bigint; ram: boolean } {
     const page = addr & ~0xfffn;
     const mapped = this.remap.get(page);
     if (mapped !== undefined) return { pa: mapped | (addr & 0xfffn), ram: this.inRam(mapped, 1) };
