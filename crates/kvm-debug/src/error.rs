@@ -123,6 +123,23 @@ pub enum Error {
         /// What KVM_RUN returned instead.
         got: String,
     },
+    /// Not an arm64 Linux `Image` the board can boot.
+    BadImage {
+        /// What was found, naming the value.
+        why: String,
+    },
+    /// Something does not fit in guest RAM.
+    DoesNotFit {
+        /// What, with its size.
+        what: String,
+        /// The RAM size in MiB (`--mem`).
+        mem_mib: u64,
+    },
+    /// Neither vGICv3 nor vGICv2 could be created.
+    NoGic {
+        /// What KVM said to each.
+        why: String,
+    },
     /// The VM was closed.
     Closed,
     /// An error of the pure decode core (breakpoint codec, patch plans).
@@ -151,6 +168,9 @@ impl Error {
             Error::DebugOff { .. } => "ERR_DEBUG_OFF",
             Error::Thread { .. } => "ERR_THREAD",
             Error::MmioCompletion { .. } => "ERR_MMIO_COMPLETION",
+            Error::BadImage { .. } => "ERR_BAD_IMAGE",
+            Error::DoesNotFit { .. } => "ERR_DOES_NOT_FIT",
+            Error::NoGic { .. } => "ERR_NO_GIC",
             Error::Closed => "ERR_VM_CLOSED",
             Error::Decode(e) => e.code(),
         }
@@ -252,6 +272,13 @@ impl fmt::Display for Error {
                 f,
                 "completing vCPU {vcpu}'s pending MMIO access gave {got}, not EINTR"
             ),
+            Error::BadImage { why } => write!(f, "not a bootable arm64 Image: {why}"),
+            Error::DoesNotFit { what, mem_mib } => write!(
+                f,
+                "{what} does not fit in {mem_mib} MiB of guest RAM: give more with --mem {}",
+                mem_mib * 2
+            ),
+            Error::NoGic { why } => write!(f, "no interrupt controller: {why}"),
             Error::Closed => write!(f, "the VM was closed"),
             Error::Decode(e) => e.fmt(f),
         }

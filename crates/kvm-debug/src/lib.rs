@@ -18,6 +18,7 @@
 #![cfg(target_os = "linux")]
 
 pub mod arch;
+pub mod board;
 pub mod caps;
 pub mod debug;
 pub mod elf;
@@ -37,4 +38,6 @@ pub use debug::Watchpoint;
 pub use error::{Error, Result};
 pub use run::{DebugCause, DebugExit, Reinjection, RunOptions, SystemEventKind, VmExit};
 pub use swbp::RemoveAllReport;
-pub use vm::{VirtTranslation, Vm, VmConfig, WatchKind, DEFAULT_RAM_BASE};
+pub use vm::{
+    LinuxBoot, LinuxBootInfo, VirtTranslation, Vm, VmConfig, WatchKind, DEFAULT_RAM_BASE,
+};

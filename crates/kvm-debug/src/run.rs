@@ -377,6 +377,16 @@ impl Shared {
                     // The access is not finished: the step mask stays until it is.
                     st.pending_mmio = true;
                     st.known = Known::default();
+                    let value = if is_write {
+                        u64::from_le_bytes(data)
+                    } else {
+                        0
+                    };
+                    // The board's devices need no decision: served here, and the run goes on
+                    // (the next KVM_RUN completes the access).
+                    if self.board_mmio(st, addr, is_write, value)? {
+                        continue;
+                    }
                     return Ok(VmExit::Mmio {
                         addr,
                         len,

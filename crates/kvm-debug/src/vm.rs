@@ -14,6 +14,9 @@
 //! touches a running vCPU (lock-free, see [`crate::run`]).
 
 use crate::arch::aarch64::{self as a64, reg_by_name, ENTRY_PSTATE, REG_PC, REG_PSTATE};
+#[cfg(target_arch = "aarch64")]
+use crate::board::MemoryMap;
+use crate::board::{Board, BoardConfig, GicVersion, Served};
 use crate::caps::Capabilities;
 use crate::debug::{DebugState, Watchpoint};
 use crate::error::{Error, Result};
@@ -51,6 +54,9 @@ pub struct VmConfig {
     pub vcpus: u32,
     /// Guest-physical RAM base.
     pub ram_base: u64,
+    /// The Linux board (in-kernel vGIC, a PL011 served in Rust): `None` for
+    /// bare-metal guests, whose MMIO all goes to the caller.
+    pub board: Option<BoardConfig>,
 }
 
 impl Default for VmConfig {
@@ -59,8 +65,33 @@ impl Default for VmConfig {
             mem_size: 64 << 20,
             vcpus: 1,
             ram_base: DEFAULT_RAM_BASE,
+            board: None,
         }
     }
+}
+
+/// A Linux kernel to boot on the board.
+#[derive(Debug, Clone, Copy)]
+pub struct LinuxBoot<'a> {
+    /// The arm64 `Image`.
+    pub kernel: &'a [u8],
+    /// The initramfs, if any.
+    pub initrd: Option<&'a [u8]>,
+    /// The kernel command line.
+    pub cmdline: &'a str,
+    /// A `kaslr-seed` for the device tree; None (the default) keeps KASLR off.
+    pub kaslr_seed: Option<u64>,
+}
+
+/// Where the boot put everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinuxBootInfo {
+    /// Guest-physical placement of kernel, initrd and device tree.
+    pub layout: crate::board::image::Layout,
+    /// The device tree blob written at `layout.dtb`.
+    pub dtb: Vec<u8>,
+    /// The interrupt controller KVM gave the board.
+    pub gic: GicVersion,
 }
 
 pub use crate::hwdebug::WatchKind;
@@ -101,6 +132,8 @@ pub(crate) struct Shared {
     /// Every breakpoint, watchpoint and the on/off of guest debugging.
     pub(crate) debug: Mutex<DebugState>,
     pub(crate) vcpus: Vec<VcpuSlot>,
+    /// The Linux board's devices, when the VM has them.
+    pub(crate) board: Option<Board>,
     caps: Capabilities,
     closed: AtomicBool,
 }
@@ -202,6 +235,24 @@ impl Vm {
             caps.hw_watchpoints,
             (!caps.set_guest_debug).then(|| NO_GUEST_DEBUG.to_string()),
         );
+        // The vGIC comes after every vCPU and before any runs (arm-vgic-v3.rst).
+        let board = match cfg.board {
+            None => None,
+            Some(b) => {
+                let map = MemoryMap {
+                    ram: cfg.ram_base,
+                    ..MemoryMap::VIRT
+                };
+                let (gic, gic_fd) = crate::board::gic::create(&vm_fd, &map, cfg.vcpus as usize)?;
+                Some(Board {
+                    map,
+                    gic,
+                    gic_fd,
+                    console_fd: b.console_fd,
+                    uart: Mutex::new(Default::default()),
+                })
+            }
+        };
         Ok(Vm::from_shared(Shared {
             vm_fd,
             init,
@@ -210,6 +261,7 @@ impl Vm {
             ram_size: cfg.mem_size,
             debug: Mutex::new(debug),
             vcpus,
+            board,
             caps,
             closed: AtomicBool::new(false),
         }))
@@ -239,6 +291,90 @@ impl Vm {
     /// The capabilities probed when the VM was created.
     pub fn capabilities(&self) -> &Capabilities {
         &self.shared.caps
+    }
+
+    /// The board's interrupt controller, when the VM has a board.
+    pub fn gic(&self) -> Option<GicVersion> {
+        self.shared.board.as_ref().map(|b| b.gic)
+    }
+
+    // ---- the Linux board ----
+
+    /// Loads a Linux kernel on the board and points vCPU 0 at it: the `Image`
+    /// at the 2 MiB-aligned RAM base plus its text_offset, the initrd and the
+    /// device tree at the top of RAM, x0 = the device tree, x1..x3 = 0, PC =
+    /// the kernel, EL1h with DAIF masked and the MMU off (booting.rst). The
+    /// other vCPUs stay powered off until the kernel's PSCI CPU_ON.
+    pub fn boot_linux(&self, boot: &LinuxBoot<'_>) -> Result<LinuxBootInfo> {
+        use crate::board::{fdt, image};
+        self.shared.all_idle()?;
+        let board = self
+            .shared
+            .board
+            .as_ref()
+            .ok_or_else(|| Error::BadArgument {
+                why: "this VM has no board: create it with a board to boot Linux".into(),
+            })?;
+        let header = image::ImageHeader::parse(boot.kernel)?;
+        let layout = image::layout(
+            self.ram_base(),
+            self.ram_size(),
+            &header,
+            boot.initrd.map(|i| i.len() as u64),
+        )?;
+        let mut mpidrs = Vec::with_capacity(self.vcpu_count() as usize);
+        for v in 0..self.vcpu_count() {
+            let (_slot, st) = self.shared.idle(v)?;
+            mpidrs.push(st.get64(a64::REG_MPIDR_EL1)? & a64::MPIDR_AFFINITY);
+        }
+        let dtb = fdt::build(&fdt::FdtConfig {
+            map: board.map,
+            ram_size: self.ram_size(),
+            mpidrs,
+            gic: board.gic,
+            cmdline: boot.cmdline.to_string(),
+            initrd: layout.initrd,
+            kaslr_seed: boot.kaslr_seed,
+        })?;
+        if dtb.len() as u64 > image::DTB_MAX {
+            return Err(Error::DoesNotFit {
+                what: format!("the device tree ({} bytes, at most 2 MiB)", dtb.len()),
+                mem_mib: self.ram_size() >> 20,
+            });
+        }
+        self.write_phys(layout.kernel, boot.kernel)?;
+        if let (Some(bytes), Some((start, _))) = (boot.initrd, layout.initrd) {
+            self.write_phys(start, bytes)?;
+        }
+        self.write_phys(layout.dtb, &dtb)?;
+        self.reset_vcpu(0, layout.kernel)?;
+        let (_slot, mut st) = self.shared.idle(0)?;
+        st.set64(a64::x_reg(0), layout.dtb)?;
+        for r in 1..=3 {
+            st.set64(a64::x_reg(r), 0)?;
+        }
+        Ok(LinuxBootInfo {
+            layout,
+            dtb,
+            gic: board.gic,
+        })
+    }
+
+    /// Bytes from the host's console into the board's UART (its receive FIFO
+    /// and interrupt). Allowed while vCPUs run. A VM without a board refuses.
+    pub fn console_input(&self, bytes: &[u8]) -> Result<()> {
+        self.shared.open()?;
+        let board = self
+            .shared
+            .board
+            .as_ref()
+            .ok_or_else(|| Error::BadArgument {
+                why: "this VM has no board, so no UART to take console input".into(),
+            })?;
+        match board.input(bytes) {
+            Some(level) => self.shared.set_irq_line(board.uart_irq_line(), level),
+            None => Ok(()),
+        }
     }
 
     fn debug(&self) -> MutexGuard<'_, DebugState> {
@@ -663,6 +799,49 @@ impl VcpuState {
 }
 
 impl Shared {
+    /// KVM_IRQ_LINE: drives an interrupt line of the in-kernel vGIC.
+    #[cfg(target_arch = "aarch64")]
+    pub(crate) fn set_irq_line(&self, irq: u32, level: bool) -> Result<()> {
+        self.vm_fd.set_irq_line(irq, level).map_err(|e| {
+            Error::ioctl(
+                "KVM_IRQ_LINE",
+                e.errno(),
+                format!("irq {irq:#x} level {level}"),
+            )
+        })
+    }
+
+    #[cfg(not(target_arch = "aarch64"))]
+    pub(crate) fn set_irq_line(&self, _irq: u32, _level: bool) -> Result<()> {
+        Err(crate::arch::x86_64::unsupported("KVM_IRQ_LINE"))
+    }
+
+    /// Serves an MMIO exit on the board's devices, on the vCPU thread: true
+    /// when it was theirs (a load's value is given to KVM for the next KVM_RUN).
+    pub(crate) fn board_mmio(
+        &self,
+        st: &mut VcpuState,
+        addr: u64,
+        is_write: bool,
+        data: u64,
+    ) -> Result<bool> {
+        let Some(board) = &self.board else {
+            return Ok(false);
+        };
+        let (served, irq) = board.mmio(addr, is_write, data);
+        if let Some(level) = irq {
+            self.set_irq_line(board.uart_irq_line(), level)?;
+        }
+        match served {
+            Served::No => Ok(false),
+            Served::Stored => Ok(true),
+            Served::Loaded(v) => {
+                st.hw.set_mmio_read_data(v);
+                Ok(true)
+            }
+        }
+    }
+
     fn open(&self) -> Result<()> {
         if self.closed.load(Ordering::SeqCst) {
             Err(Error::Closed)

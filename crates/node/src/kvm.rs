@@ -108,6 +108,34 @@ pub struct VmOptions {
     pub mem_mib: u32,
     pub vcpus: Option<u32>,
     pub ram_base: Option<BigInt>,
+    /// The Linux board (vGIC + a PL011 served in Rust); absent: bare metal.
+    pub board: Option<BoardOptions>,
+}
+
+#[napi(object)]
+pub struct BoardOptions {
+    /// Where the UART's output goes (default 1, stdout).
+    pub console_fd: Option<i32>,
+}
+
+#[napi(object)]
+pub struct LinuxBootOptions {
+    pub kernel: Uint8Array,
+    pub initrd: Option<Uint8Array>,
+    pub cmdline: String,
+    pub kaslr_seed: Option<BigInt>,
+}
+
+#[napi(object)]
+pub struct LinuxBootResult {
+    pub kernel: BigInt,
+    pub kernel_end: BigInt,
+    pub initrd_start: Option<BigInt>,
+    pub initrd_end: Option<BigInt>,
+    pub dtb_addr: BigInt,
+    pub dtb: Buffer,
+    /// 'v3' | 'v2'
+    pub gic: String,
 }
 
 /// A watchpoint: `kind` is 'read' | 'write' | 'access' (gdb's Z3, Z2, Z4).
@@ -322,6 +350,9 @@ impl JsVm {
             mem_size: u64::from(opts.mem_mib) << 20,
             vcpus: opts.vcpus.unwrap_or(1),
             ram_base,
+            board: opts.board.map(|b| kvm_debug::board::BoardConfig {
+                console_fd: b.console_fd.unwrap_or(1),
+            }),
         })
         .map_err(to_js)?;
         Ok(JsVm {
@@ -342,6 +373,44 @@ impl JsVm {
     #[napi(getter)]
     pub fn vcpu_count(&self) -> u32 {
         self.inner.vcpu_count()
+    }
+
+    /// 'v3' | 'v2' on a board VM, else undefined.
+    #[napi(getter)]
+    pub fn gic(&self) -> Option<String> {
+        self.inner.gic().map(|g| g.name().to_string())
+    }
+
+    #[napi]
+    pub fn boot_linux(&self, boot: LinuxBootOptions) -> Result<LinuxBootResult, KvmCode> {
+        let seed = match &boot.kaslr_seed {
+            Some(s) => Some(u64_of("kaslrSeed", s)?),
+            None => None,
+        };
+        let info = self
+            .inner
+            .boot_linux(&kvm_debug::LinuxBoot {
+                kernel: &boot.kernel,
+                initrd: boot.initrd.as_deref(),
+                cmdline: &boot.cmdline,
+                kaslr_seed: seed,
+            })
+            .map_err(to_js)?;
+        let l = info.layout;
+        Ok(LinuxBootResult {
+            kernel: l.kernel.into(),
+            kernel_end: l.kernel_end.into(),
+            initrd_start: l.initrd.map(|(s, _)| s.into()),
+            initrd_end: l.initrd.map(|(_, e)| e.into()),
+            dtb_addr: l.dtb.into(),
+            dtb: info.dtb.into(),
+            gic: info.gic.name().to_string(),
+        })
+    }
+
+    #[napi]
+    pub fn console_input(&self, bytes: Uint8Array) -> Result<(), KvmCode> {
+        self.inner.console_input(&bytes).map_err(to_js)
     }
 
     #[napi]

@@ -88,6 +88,10 @@ pub const REG_FAR_EL1: u64 = sys_reg(3, 0, 6, 0, 0);
 pub const REG_MAIR_EL1: u64 = sys_reg(3, 0, 10, 2, 0);
 /// VBAR_EL1: Arm ARM D24.2.192, (3, 0, 12, 0, 0).
 pub const REG_VBAR_EL1: u64 = sys_reg(3, 0, 12, 0, 0);
+/// MPIDR_EL1: Arm ARM D24.2.118, (3, 0, 0, 0, 5); KVM derives it from the vCPU index.
+pub const REG_MPIDR_EL1: u64 = sys_reg(3, 0, 0, 0, 5);
+/// MPIDR_EL1 affinity fields Aff3 (39:32) and Aff2..Aff0 (23:0): a cpu node's `reg`.
+pub const MPIDR_AFFINITY: u64 = 0xff_00ff_ffff;
 
 /// The width of a register.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -44,6 +44,7 @@ pub fn vm_or_skip(test: &str, slot: u64) -> Option<Vm> {
             mem_size: 2 << 20,
             vcpus: 1,
             ram_base: BASE + slot * (4 << 20),
+            ..VmConfig::default()
         })
         .expect("Vm::create on real KVM"),
     )
