@@ -63,12 +63,40 @@ function ramImage(vm: FakeVm | undefined, len: number): string {
 
 describe('run: argument and image errors', () => {
   test('usage errors name the value and exit 2', () => {
-    expect(parseRunArgs([])).toBe('no image given');
+    expect(parseRunArgs([])).toBe('no image given (an ELF or raw image, or --kernel Image)');
     expect(parseRunArgs(['x', '--gdb', 'nohost'])).toBe('--gdb wants HOST:PORT (e.g. 127.0.0.1:1234), got "nohost"');
     expect(parseRunArgs(['x', '--vcpus', '0'])).toBe('--vcpus 0 is outside 1..512');
     expect(parseRunArgs(['x', '--debug', 'maybe'])).toBe('--debug wants require, auto or off, got "maybe"');
     expect(parseRunArgs(['x', '--wait'])).toBe('--wait needs --gdb or --gdb-unix');
     expect(parseRunArgs(['x', '--gdb', ':4000', '--mem', '8'])).toMatchObject({ image: 'x', gdb: { host: '127.0.0.1', port: 4000 }, memMib: 8 });
+  });
+
+  test('--kernel: the Linux options, their defaults, and what goes only with them', () => {
+    expect(parseRunArgs(['--kernel', 'Image', '--initrd', 'r.cpio', '--append', 'console=ttyAMA0 rdinit=/init', '--vcpus', '2'])).toMatchObject({
+      image: 'Image',
+      kernel: true,
+      initrd: 'r.cpio',
+      append: 'console=ttyAMA0 rdinit=/init',
+      vcpus: 2,
+      memMib: 512,
+    });
+    expect(parseRunArgs(['--kernel', 'Image'])).toMatchObject({ append: 'console=ttyAMA0', memMib: 512 });
+    expect(parseRunArgs(['--kernel=Image', '--kaslr-seed', '0x1234', '--dtb-out', 'b.dtb'])).toMatchObject({ kaslrSeed: 0x1234n, dtbOut: 'b.dtb' });
+    expect(parseRunArgs(['g.elf'])).toMatchObject({ kernel: false, memMib: 64 });
+    expect(parseRunArgs(['g.elf', '--initrd', 'r.cpio'])).toBe('--initrd goes with --kernel');
+    expect(parseRunArgs(['g.elf', '--append', 'x'])).toBe('--append goes with --kernel');
+    expect(parseRunArgs(['g.elf', '--kernel', 'Image'])).toBe('one image only, got "g.elf" and --kernel "Image"');
+    expect(parseRunArgs(['--kernel'])).toBe('--kernel wants a file path');
+    expect(parseRunArgs(['--kernel', 'I', '--kaslr-seed', 'lots'])).toBe('--kaslr-seed wants a 64-bit number, got "lots"');
+  });
+
+  test('--kernel with an initrd that does not exist: exit 2, named, before any host check', async () => {
+    const t = io();
+    const img = path.join(tmp, 'Image');
+    fs.writeFileSync(img, Buffer.alloc(64));
+    const missing = path.join(tmp, 'none.cpio');
+    expect(await runCommand(['--kernel', img, '--initrd', missing], t.io, deps())).toBe(2);
+    expect(t.err()).toBe(`kvm-debug run: image ${JSON.stringify(missing)} not found\n`);
   });
 
   test('a missing image: exit 2, the message names it', async () => {

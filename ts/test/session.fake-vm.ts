@@ -399,6 +399,17 @@ export class FakeVm implements KvmVm {
     c.pc += 4n;
   }
 
+  /** The fake has no Linux board (the arm64 lane boots real kernels). */
+  bootLinux(): never {
+    throw coded('ERR_BAD_ARGUMENT', 'bad argument: the fake Vm has no board to boot Linux on');
+  }
+
+  /** Console bytes the guest would have received. */
+  readonly consoleBytes: number[] = [];
+  consoleInput(bytes: Uint8Array): void {
+    this.consoleBytes.push(...bytes);
+  }
+
   /** Refusals are synchronous throws, as the addon's (begin_run in Rust). */
   run(vcpu: number, opts: RunOptions = {}): Promise<VmExit> {
     const c = this.cpu(vcpu);

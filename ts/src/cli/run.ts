@@ -1,6 +1,11 @@
 /**
  * `kvm-debug run <image> [--gdb HOST:PORT] [--gdb-unix PATH] [--allow-remote] [--wait]
  *                [--debug require|auto|off] [--vcpus N] [--mem MiB]`
+ * `kvm-debug run --kernel Image [--initrd FILE] [--append "..."] [--dtb-out FILE] [same options]`
+ *
+ * With --kernel the VM is the Linux board (crates/kvm-debug/src/board): an in-kernel
+ * vGIC, KVM's timer and PSCI, a PL011 served in Rust whose output goes straight to
+ * stdout and whose input comes from stdin (ts/src/cli/console.ts).
  *
  * Runs an arm64 guest (ELF, or a raw image loaded at RAM base 0x4000_0000) on KVM
  * with the built-in VMM: PL011 UART at 0x0900_0000 on stdout, PSCI SYSTEM_OFF ends
@@ -26,10 +31,22 @@ import { hostProblem, loadKvm } from '../vmm/host';
 import { DEFAULT_MEM_MIB, RAM_BASE, UART_BASE } from '../vmm/memory-map';
 import type { KvmModule, KvmVm } from '../vmm/native-vm';
 import { Vmm, loadGuestImage } from '../vmm/vmm';
+import { attachConsole } from './console';
 import { Exit, type CliIo, type Command } from './command';
 
+/** The kernel command line when --append is not given. */
+export const DEFAULT_APPEND = 'console=ttyAMA0';
+/** Default guest RAM in MiB with --kernel. */
+export const DEFAULT_KERNEL_MEM_MIB = 512;
+
 const USAGE = `usage: kvm-debug run <image> [options]
+       kvm-debug run --kernel Image [--initrd FILE] [--append "ARGS"] [options]
   <image>              arm64 ELF, or a raw image loaded at RAM base 0x${RAM_BASE.toString(16)}
+  --kernel Image       boot an arm64 Linux Image on the board (GIC, timer, PSCI, PL011)
+  --initrd FILE        the initramfs for --kernel
+  --append "ARGS"      the kernel command line (default: ${DEFAULT_APPEND})
+  --dtb-out FILE       write the generated device tree there (check it with dtc -I dtb FILE)
+  --kaslr-seed N       put a kaslr-seed in the device tree (default none: KASLR stays off)
   --gdb HOST:PORT      serve the GDB remote protocol over TCP (default host ${DEFAULT_HOST})
   --gdb-unix PATH      serve it on a Unix socket instead
   --allow-remote       allow --gdb on a non-loopback address (the protocol has no authentication)
@@ -38,7 +55,11 @@ const USAGE = `usage: kvm-debug run <image> [options]
   --vcpus N            vCPUs (default 1; the others start powered off, PSCI CPU_ON starts them)
   --mem MiB            guest RAM (default ${DEFAULT_MEM_MIB})
 The guest's PL011 UART (0x${UART_BASE.toString(16)}) prints on stdout; PSCI SYSTEM_OFF ends the run.
+With --kernel, stdin is the guest's console: on a terminal, Ctrl-A x quits.
 `;
+
+/** The board's UART writes the guest's console straight to this fd (stdout) from Rust. */
+const CONSOLE_FD = 1;
 
 /** Exit status after a signal: 128 + its number (SIGINT 2, SIGTERM 15). */
 const EXIT_SIGINT = 130;
@@ -50,7 +71,14 @@ const MAX_PORT = 65535;
 
 /** Parsed options. */
 export interface RunOptions {
+  /** The bare-metal image, or the Linux kernel with `kernel: true`. */
   image: string;
+  /** `image` is an arm64 Linux Image for the board (--kernel). */
+  kernel: boolean;
+  initrd?: string;
+  append: string;
+  dtbOut?: string;
+  kaslrSeed?: bigint;
   gdb?: { host: string; port: number };
   gdbUnix?: string;
   allowRemote: boolean;
@@ -78,12 +106,24 @@ function positiveInt(name: string, v: string | undefined, max: number): number |
 
 /** Parse the arguments; a string is the usage error. */
 export function parseRunArgs(args: string[]): RunOptions | string {
-  const o: Partial<RunOptions> & { allowRemote: boolean; wait: boolean; debug: DebugMode; vcpus: number; memMib: number } = {
+  const o: Partial<RunOptions> & {
+    allowRemote: boolean;
+    wait: boolean;
+    debug: DebugMode;
+    vcpus: number;
+    kernel: boolean;
+    append: string;
+  } = {
     allowRemote: false,
     wait: false,
     debug: 'auto',
     vcpus: 1,
-    memMib: DEFAULT_MEM_MIB,
+    kernel: false,
+    append: DEFAULT_APPEND,
+  };
+  const path = (name: string, v: string | undefined): string => {
+    if (!v || v.startsWith('--')) throw new Error(`${name} wants a file path`);
+    return v;
   };
   for (let i = 0; i < args.length; i++) {
     const raw = args[i] as string;
@@ -102,6 +142,35 @@ export function parseRunArgs(args: string[]): RunOptions | string {
         const v = value();
         if (!v) return '--gdb-unix wants a socket path';
         o.gdbUnix = v;
+        break;
+      }
+      case '--kernel':
+      case '--initrd':
+      case '--dtb-out': {
+        let p: string;
+        try {
+          p = path(a, value());
+        } catch (e) {
+          return (e as Error).message;
+        }
+        if (a === '--kernel') {
+          if (o.image !== undefined) return `one image only, got ${JSON.stringify(o.image)} and --kernel ${JSON.stringify(p)}`;
+          o.image = p;
+          o.kernel = true;
+        } else if (a === '--initrd') o.initrd = p;
+        else o.dtbOut = p;
+        break;
+      }
+      case '--append': {
+        const v = value();
+        if (v === undefined) return '--append wants the kernel command line';
+        o.append = v;
+        break;
+      }
+      case '--kaslr-seed': {
+        const v = value() ?? '';
+        if (!/^(0x[0-9a-f]+|\d+)$/i.test(v) || BigInt(v) >= 1n << 64n) return `--kaslr-seed wants a 64-bit number, got ${JSON.stringify(v)}`;
+        o.kaslrSeed = BigInt(v);
         break;
       }
       case '--allow-remote':
@@ -134,7 +203,18 @@ export function parseRunArgs(args: string[]): RunOptions | string {
         o.image = a;
     }
   }
-  if (o.image === undefined) return 'no image given';
+  if (o.image === undefined) return 'no image given (an ELF or raw image, or --kernel Image)';
+  if (!o.kernel) {
+    for (const [name, given] of [
+      ['--initrd', o.initrd !== undefined],
+      ['--dtb-out', o.dtbOut !== undefined],
+      ['--kaslr-seed', o.kaslrSeed !== undefined],
+      ['--append', o.append !== DEFAULT_APPEND],
+    ] as const) {
+      if (given) return `${name} goes with --kernel`;
+    }
+  }
+  o.memMib ??= o.kernel ? DEFAULT_KERNEL_MEM_MIB : DEFAULT_MEM_MIB;
   if (o.gdb && o.gdbUnix !== undefined) return '--gdb and --gdb-unix are exclusive';
   if (o.wait && !o.gdb && o.gdbUnix === undefined) return '--wait needs --gdb or --gdb-unix';
   return o as RunOptions;
@@ -188,12 +268,16 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
 
   // The image first: its errors do not depend on the host.
   let bytes: Buffer;
+  let initrd: Buffer | undefined;
   try {
     bytes = readImage(o.image);
+    if (o.initrd !== undefined) initrd = readImage(o.initrd);
   } catch (e) {
     return fail(messageOf(e), Exit.BadInput);
   }
-  if (isElf(bytes)) {
+  if (o.kernel) {
+    // the Rust board checks the Image header (ERR_BAD_IMAGE names what it found)
+  } else if (isElf(bytes)) {
     const why = elfProblem(bytes);
     if (why !== undefined) return fail(`${o.image}: bad ELF: ${why}`, Exit.BadInput);
   } else if (bytes.length === 0) {
@@ -212,7 +296,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
 
   let vm: KvmVm;
   try {
-    vm = kvm.Vm.create({ memMib: o.memMib, vcpus: o.vcpus });
+    vm = kvm.Vm.create({ memMib: o.memMib, vcpus: o.vcpus, ...(o.kernel ? { board: { consoleFd: CONSOLE_FD } } : {}) });
   } catch (e) {
     return fail(`cannot create the VM (--mem ${o.memMib}, --vcpus ${o.vcpus}): ${messageOf(e)}`, Exit.Failure);
   }
@@ -223,8 +307,29 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
     vm.close();
     return fail(messageOf(e), Exit.Failure);
   }
+  let detachConsole = (): void => undefined;
   try {
-    loadGuestImage(vm, bytes);
+    if (o.kernel) {
+      const boot = vm.bootLinux({
+        kernel: bytes,
+        ...(initrd ? { initrd } : {}),
+        cmdline: o.append,
+        ...(o.kaslrSeed !== undefined ? { kaslrSeed: o.kaslrSeed } : {}),
+      });
+      if (o.dtbOut !== undefined) fs.writeFileSync(o.dtbOut, boot.dtb);
+      const rd = boot.initrdStart === undefined ? 'no initrd' : `initrd 0x${boot.initrdStart.toString(16)}-0x${(boot.initrdEnd ?? 0n).toString(16)}`;
+      say(
+        `Linux board: vGIC${boot.gic}, ${o.vcpus} vCPU(s), ${o.memMib} MiB; kernel at 0x${boot.kernel.toString(16)}, ${rd}, ` +
+          `device tree at 0x${boot.dtbAddr.toString(16)}${o.dtbOut !== undefined ? ` (written to ${o.dtbOut})` : ''}` +
+          `${o.kaslrSeed === undefined ? '; KASLR off (no kaslr-seed)' : '; kaslr-seed given: the kernel will randomize its base'}`,
+      );
+      detachConsole = attachConsole(io.stdin, {
+        input: (b) => vm.consoleInput(b),
+        quit: () => session.kill('quit from the console (Ctrl-A x)', 0),
+      });
+    } else {
+      loadGuestImage(vm, bytes);
+    }
   } catch (e) {
     await session.close();
     return fail(`${o.image}: ${messageOf(e)}`, Exit.BadInput);
@@ -310,6 +415,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
     say(`guest exited with status ${result.code}: ${result.detail}${re > 0 ? ` (${re} guest exception(s) re-injected)` : ''}`);
     return result.code;
   } finally {
+    detachConsole();
     deps.signals.off('SIGINT', onSignal);
     deps.signals.off('SIGTERM', onSignal);
     if (listener) {

@@ -131,6 +131,31 @@ export interface NativeTranslation {
   writable: boolean;
 }
 
+/** What vm.bootLinux loads. */
+export interface LinuxBootOptions {
+  /** The arm64 Image. */
+  kernel: Uint8Array;
+  /** The initramfs. */
+  initrd?: Uint8Array;
+  /** The kernel command line. */
+  cmdline: string;
+  /** A kaslr-seed for the device tree (absent: KASLR stays off). */
+  kaslrSeed?: bigint;
+}
+
+/** Where vm.bootLinux put everything. */
+export interface LinuxBootResult {
+  kernel: bigint;
+  kernelEnd: bigint;
+  initrdStart?: bigint;
+  initrdEnd?: bigint;
+  dtbAddr: bigint;
+  /** The device tree blob written at dtbAddr. */
+  dtb: Buffer;
+  /** The interrupt controller KVM gave the board. */
+  gic: 'v3' | 'v2';
+}
+
 /** The addon's class Vm, as the host uses it. */
 export interface KvmVm {
   /** RAM base (guest-physical). */
@@ -199,6 +224,10 @@ export interface KvmVm {
   detach(): NativeRemoveAllReport;
   /** Stop all, end the threads, detach. */
   close(): NativeRemoveAllReport;
+  /** Load a Linux kernel on the board and point vCPU 0 at it (a VM created with `board`). */
+  bootLinux(boot: LinuxBootOptions): LinuxBootResult;
+  /** Bytes from the host's console into the board's UART. */
+  consoleInput(bytes: Uint8Array): void;
 }
 
 /** The addon module's KVM part. */
@@ -206,5 +235,5 @@ export interface KvmModule {
   /** Capability probe; never throws. */
   kvmCapabilities(): KvmCapabilities;
   /** The Vm class. */
-  Vm: { create(opts: { memMib: number; vcpus?: number; ramBase?: bigint }): KvmVm };
+  Vm: { create(opts: { memMib: number; vcpus?: number; ramBase?: bigint; board?: { consoleFd?: number } }): KvmVm };
 }
