@@ -4,6 +4,7 @@
 # command line (default: all) and prints machine-readable markers that lane.sh parses:
 #   LANE-RUST-BEGIN <bin> / LANE-RUST-END <bin> rc=<n>   around each kvm-debug test binary
 #   LANE-NODE-END rc=<n>                                  after the Node suite (it prints its own counts)
+#   LINUX-TEST / LANE-LINUX-END rc=<n>                    the nested Linux guest (linux/run.sh)
 #   LANE-GDB-READY / LANE-GDB-END rc=<n>                  the gdb server for the host's gdb-multiarch
 #   LANE-GDB-BENCH-READY / LANE-GDB-BENCH-END rc=<n>      then the gdb bench's second CLI run (gdb/serve.sh)
 #   LANE-DONE                                             last line before power-off
@@ -57,6 +58,11 @@ if want bench; then
 		timeout $PART_TIMEOUT node /lane/js/test/arm64/bench.js 2>&1
 		echo "LANE-BENCH-END node rc=$?"
 	fi
+fi
+
+if want linux; then
+	timeout $PART_TIMEOUT sh /lane/linux/run.sh 2>&1
+	echo "LANE-LINUX-END rc=$?"
 fi
 
 if want gdb && [ -f /lane/gdb/serve.sh ]; then

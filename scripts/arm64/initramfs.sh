@@ -24,6 +24,17 @@ for d in js guests rust; do
 done
 if [ -d "$ROOT/scripts/arm64/gdb" ]; then cp -a "$ROOT/scripts/arm64/gdb" "$R/lane/"; fi
 
+# The nested Linux guest (linux/run.sh): this same kernel's Image and a busybox initramfs.
+KIMAGE=$(ls "$(kernel_dir)"/boot/vmlinuz-* | head -1)
+L2="$LANE_OUT/l2-root"
+rm -rf "$L2"
+mkdir -p "$L2"/{bin,dev,proc,sys} "$R/lane/linux"
+cp "$(busybox_bin)" "$L2/bin/busybox"
+install -m 0755 "$ROOT/scripts/arm64/linux/l2-init.sh" "$L2/init"
+(cd "$L2" && find . | cpio -o -H newc --quiet >"$R/lane/linux/l2.cpio")
+cp "$KIMAGE" "$R/lane/linux/Image"
+install -m 0755 "$ROOT/scripts/arm64/linux/run.sh" "$R/lane/linux/run.sh"
+
 # virtio-net modules (for the forwarded GDB port), from the same kernel package
 KVER=$(ls "$(kernel_dir)/lib/modules")
 for m in $NET_MODULES; do

@@ -8,7 +8,7 @@
 # Exit status: 0 only if every expected result is present and nothing failed.
 #
 # Knobs:
-#   LANE_ONLY      comma list of parts: rust,node,bench,gdb                 [all]
+#   LANE_ONLY      comma list of parts: rust,node,bench,linux,gdb           [all]
 #   LANE_SKIP      comma list of host steps to skip: setup,build,initramfs []
 #   LANE_CASE      only the Node cases whose name contains this (no spaces)  []
 #   LANE_TIMEOUT   seconds before qemu is killed (counts as a failure)     [1200]
@@ -40,7 +40,7 @@ want() { [ "$LANE_ONLY" = all ] || echo ",$LANE_ONLY," | grep -q ",$1,"; }
 skip() { echo ",$LANE_SKIP," | grep -q ",$1,"; }
 case ${LANE_CASE:-} in *[[:space:]]*) die "LANE_CASE must not contain spaces (kernel command line)" ;; esac
 for p in ${LANE_ONLY//,/ }; do
-	case $p in all | rust | node | bench | gdb) ;; *) die "LANE_ONLY: unknown part $p (rust,node,bench,gdb)" ;; esac
+	case $p in all | rust | node | bench | linux | gdb) ;; *) die "LANE_ONLY: unknown part $p (rust,node,bench,linux,gdb)" ;; esac
 done
 
 # Whatever aborts the lane (a failed setup or build, ^C), the closing line still comes.
@@ -61,7 +61,7 @@ skip setup || step "setup" "$HERE/setup.sh"
 if ! skip build; then
 	parts=""
 	want rust || want bench && parts="$parts rust"
-	want node || want gdb || want bench && parts="$parts addon guests ts"
+	want node || want gdb || want bench || want linux && parts="$parts addon guests ts"
 	# shellcheck disable=SC2086
 	step "build" "$HERE/build.sh" $parts
 fi
@@ -103,7 +103,7 @@ step "boot + tests in the guest" boot || QRC=$?
 
 # ---- results
 parse() {
-	cat "$LOG" "$GDB_LOG" 2>/dev/null | sed -E 's/^\[guest +[0-9.]+\] //' | awk -v want_rust="$1" -v want_node="$2" -v want_gdb="$3" -v nbins="$4" '
+	cat "$LOG" "$GDB_LOG" 2>/dev/null | sed -E 's/^\[guest +[0-9.]+\] //' | awk -v want_rust="$1" -v want_node="$2" -v want_gdb="$3" -v nbins="$4" -v want_linux="$5" '
 		/^LANE-RUST-BEGIN / { bin = $2; got[bin] = 0; seen++ }
 		/^test result: / && bin != "" {
 			for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p = $i; if ($(i+1) ~ /^failed/) f = $i }
@@ -115,6 +115,7 @@ parse() {
 			ended++; bin = ""; f = 0 }
 		/^NODE-SUITE: [0-9]+ passed, [0-9]+ failed/ { pass += $2; fail += $4; node = 1 }
 		/^GDB-TEST: [0-9]+ passed, [0-9]+ failed/ { pass += $2; fail += $4; gdb = 1 }
+		/^LINUX-TEST: [0-9]+ passed, [0-9]+ failed/ { pass += $2; fail += $4; linux = 1 }
 		/^LANE-BENCH-END / && $3 != "rc=0" { print "FAILED: bench " $2 " " $3 > "/dev/stderr"; fail++ }
 		/^LANE-DONE/ { done = 1 }
 		END {
@@ -122,16 +123,18 @@ parse() {
 			if (want_rust && ended < seen) { print "MISSING: a Rust test binary did not finish" > "/dev/stderr"; fail++ }
 			if (want_node && !node) { print "MISSING: no NODE-SUITE result line" > "/dev/stderr"; fail++ }
 			if (want_gdb && !gdb) { print "MISSING: no GDB-TEST result line" > "/dev/stderr"; fail++ }
+			if (want_linux && !linux) { print "MISSING: no LINUX-TEST result line" > "/dev/stderr"; fail++ }
 			if (!done) { print "MISSING: the guest never reached LANE-DONE (crash or timeout)" > "/dev/stderr"; fail++ }
 			print pass + 0, fail + 0
 		}'
 }
 NBINS=$({ ls "$LANE_OUT/initramfs-root/lane/rust/tests" 2>/dev/null || true; } | wc -l) # no rust dir when LANE_ONLY leaves rust out
-w_rust=0; w_node=0; w_gdb=0
+w_rust=0; w_node=0; w_gdb=0; w_linux=0
 want rust && w_rust=1
 want node && w_node=1
 want gdb && w_gdb=1
-read -r PASSED FAILED < <(parse $w_rust $w_node $w_gdb "$NBINS")
+want linux && w_linux=1
+read -r PASSED FAILED < <(parse $w_rust $w_node $w_gdb "$NBINS" $w_linux)
 
 echo
 echo "##### lane summary"

@@ -1,0 +1,73 @@
+#!/bin/sh
+# scripts/arm64/linux/run.sh - inside the emulated arm64 machine (L1): boot the lane's own
+# Debian kernel as a nested guest with `kvm-debug run --kernel` on L1's KVM, and check what
+# its /init reports. Prints `LINUX-CHECK ok|FAIL <what>` per check and the closing
+# `LINUX-TEST: N passed, N failed` that lane.sh counts; BENCH: lines for the boot time.
+L=/lane/linux
+for a in $(cat /proc/cmdline); do case $a in lane.l2lines=*) L2_LINES=${a#lane.l2lines=} ;; esac; done
+OUT=/tmp/linux-console.log
+pass=0
+fail=0
+check() { # check NAME CONDITION-RESULT(0 = ok) [detail]
+	if [ "$2" = 0 ]; then echo "LINUX-CHECK ok $1"; pass=$((pass + 1)); else echo "LINUX-CHECK FAIL $1 ${3:-}"; fail=$((fail + 1)); fi
+}
+up() { cut -d' ' -f1 /proc/uptime; }
+
+# lane.l2append=... on L1's command line adds to L2's (LANE_APPEND on the host), e.g. earlycon.
+extra=""
+l2t=300
+for a in $(cat /proc/cmdline); do
+	case $a in
+	lane.l2append=*) extra="$extra $(echo "${a#lane.l2append=}" | tr ',' ' ')" ;;
+	lane.l2timeout=*) l2t=${a#lane.l2timeout=} ;;
+	esac
+done
+t0=$(up)
+timeout $l2t node /lane/ts/dist/cli.js run --kernel $L/Image --initrd $L/l2.cpio --vcpus 2 --mem 256 \
+	--dtb-out /tmp/board.dtb --append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr$extra" </dev/null >$OUT 2>&1
+rc=$?
+t1=$(up)
+sed "s/^/L2| /" $OUT | tail -n ${L2_LINES:-60}
+init_at=$(grep -m1 -o 'L2-INIT-START uptime=[0-9.]*' $OUT | cut -d= -f2)
+
+grep -q 'Linux board: vGICv[23], 2 vCPU' $OUT; check "the board is up (vGIC, 2 vCPUs)" $? "$(grep -m1 'Linux board' $OUT)"
+grep -q '^L2-INIT-START' $OUT; check "the kernel reaches /init" $?
+grep -q '^L2-CPUS 2 online=0-1' $OUT; check "both vCPUs online in /proc/cpuinfo" $? "$(grep -m1 '^L2-CPUS' $OUT)"
+grep -qE '^L2-GIC GIC' $OUT; check "the kernel uses the GIC" $? "$(grep -m1 '^L2-GIC' $OUT)"
+[ "$(grep -m1 '^L2-TIMER' $OUT | awk '{print $2}')" -gt 0 ] 2>/dev/null; check "the arch timer ticks (interrupts > 0)" $? "$(grep -m1 '^L2-TIMER' $OUT)"
+grep -q '^L2-DONE' $OUT; check "/init ran to its end" $?
+grep -q 'guest exited with status 0: PSCI SYSTEM_OFF' $OUT; check "poweroff ends the run (PSCI SYSTEM_OFF)" $? "$(tail -n 2 $OUT)"
+[ "$rc" = 0 ]; check "kvm-debug run exits 0" $? "rc=$rc"
+[ -s /tmp/board.dtb ] && [ "$(od -An -tx1 -N4 /tmp/board.dtb | tr -d ' ')" = d00dfeed ]; check "--dtb-out writes a device tree (magic d00dfeed)" $?
+
+# SIGTERM while the kernel boots: the run ends with 143 and says why, never a crash.
+node /lane/ts/dist/cli.js run --kernel $L/Image --initrd $L/l2.cpio --vcpus 2 --mem 256 \
+	--append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr" </dev/null >/tmp/term.log 2>&1 &
+pid=$!
+n=0 # once the kernel prints (it runs), plus a moment
+while ! grep -q 'Booting Linux' /tmp/term.log && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.5
+kill -TERM $pid
+wait $pid
+r=$?
+tail -n 3 /tmp/term.log | sed 's/^/L2-TERM| /'
+[ "$r" = 143 ] && grep -q 'SIGTERM: stopping the guest' /tmp/term.log && ! grep -q 'Segmentation fault' /tmp/term.log
+check "SIGTERM mid-boot: exit 143, cleanup, no crash" $? "rc=$r"
+
+# lane.l2repeat=N boots N more times (a flaky hang shows as a boot that never reaches /init).
+rep=0
+for a in $(cat /proc/cmdline); do case $a in lane.l2repeat=*) rep=${a#lane.l2repeat=} ;; esac; done
+i=0; ok=0
+while [ $i -lt $rep ]; do
+	i=$((i + 1))
+	b0=$(up)
+	timeout 60 node /lane/ts/dist/cli.js run --kernel $L/Image --initrd $L/l2.cpio --vcpus 2 --mem 256 \
+		--append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet$extra" </dev/null >/tmp/rep.log 2>&1
+	r=$?
+	if grep -q '^L2-DONE' /tmp/rep.log; then ok=$((ok + 1)); else echo "LINUX-REPEAT $i: no /init (rc=$r, $(wc -l </tmp/rep.log) lines)"; tail -n 5 /tmp/rep.log; fi
+	echo "LINUX-REPEAT $i: rc=$r $(echo "$b0 $(up)" | awk '{printf "%.2f s", $2 - $1}')"
+done
+[ $rep -gt 0 ] && echo "LINUX-REPEAT: $ok of $rep boots reached /init"
+
+echo "BENCH: kvm-debug-linux-boot: run start -> L2 /init $(echo "$t0 $t1 $init_at" | awk '{printf "%.2f s wall (run total %.2f s), L2 uptime at /init %s s", $2 - $1, $2 - $1, $3}')"
+echo "LINUX-TEST: $pass passed, $fail failed"
