@@ -58,6 +58,10 @@ export interface DecodeApi {
    * TTBR0_EL1, TTBR1_EL1]. Returns the translation as JSON; throws ERR_WALK_* on a fault.
    */
   walkStage1(regs: BigUint64Array, vaLo: number, vaHi: number, baseLo: number, baseHi: number, dump: Uint8Array): string;
+  /** The kernel's symbols recovered from an arm64 Image, as an ELF symbol file; throws ERR_NO_KALLSYMS. */
+  kallsymsElf(image: Uint8Array): Uint8Array;
+  /** The same as `nm` text ("address type name" per line). */
+  kallsymsNm(image: Uint8Array): string;
 }
 
 /** Function names every backend must export; a backend lacking one fails to load. */
@@ -75,6 +79,8 @@ export const REQUIRED_FUNCTIONS: readonly (keyof DecodeApi)[] = [
   'planInsert',
   'planRemove',
   'walkStage1',
+  'kallsymsElf',
+  'kallsymsNm',
 ];
 
 /** A loaded backend and why it was chosen. */

@@ -9,7 +9,7 @@ import { Exit, type CliIo, type Command } from './cli/command';
 
 const CLI_DIR = path.join(__dirname, 'cli');
 /** Files in cli/ that are helpers, not subcommands. */
-const NOT_COMMANDS = new Set(['command']);
+const NOT_COMMANDS = new Set(['command', 'console']);
 
 function commandFile(name: string): string | undefined {
   if (!/^[a-z][a-z0-9-]*$/.test(name) || NOT_COMMANDS.has(name)) return undefined;

@@ -384,3 +384,33 @@ export function walkStage1(
     accessed: raw.accessed as boolean,
   };
 }
+
+/** A kernel symbol recovered from an Image (as /proc/kallsyms shows it, without modules). */
+export interface KernelSymbol {
+  /** Its link-time address (KASLR off). */
+  addr: bigint;
+  /** The nm type letter (T, t, D, ...). */
+  kind: string;
+  /** Its name. */
+  name: string;
+}
+
+/** Parse nm text ("address type name" per line, as /proc/kallsyms). */
+export function parseNm(text: string): KernelSymbol[] {
+  const out: KernelSymbol[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-fA-F]+) (\S) (\S+)/.exec(line);
+    if (m) out.push({ addr: BigInt(`0x${m[1] as string}`), kind: m[2] as string, name: m[3] as string });
+  }
+  return out;
+}
+
+/**
+ * The kernel's own symbol table, recovered from an arm64 Linux `Image` with nothing else
+ * (its compressed kallsyms; crates/decode/src/kallsyms.rs), on either backend: the symbols,
+ * and the ELF symbol file gdb loads with `symbol-file`. Throws ERR_NO_KALLSYMS saying what
+ * was missing (no CONFIG_KALLSYMS, a compressed image).
+ */
+export function recoverKernelSymbols(image: Uint8Array, backend: Backend = defaultBackend()): { symbols: KernelSymbol[]; elf: Uint8Array } {
+  return { symbols: parseNm(backend.api.kallsymsNm(image)), elf: backend.api.kallsymsElf(image) };
+}

@@ -38,6 +38,10 @@ export type { BreakpointKindName, InsertPlan, RemovePlan } from './decode';
 export { walkStage1 } from './decode';
 export type { Stage1Registers, Stage1Translation } from './decode';
 
+// Kernel symbols recovered from an arm64 Image (its kallsyms).
+export { recoverKernelSymbols, parseNm } from './decode';
+export type { KernelSymbol } from './decode';
+
 // Errors.
 export { ErrorCode, codedError, errorCode, isCodedError, isError, messageOf, badValue } from './errors';
 export type { CodedError } from './errors';

@@ -56,6 +56,11 @@ pub enum Error {
         /// Why it was refused.
         why: &'static str,
     },
+    /// No kernel symbol table could be recovered from the image.
+    NoKallsyms {
+        /// What was missing.
+        why: String,
+    },
     /// A stage-1 walk failed; its code is the walker's (`ERR_WALK_*`).
     Walk(crate::walk::WalkError),
     /// An exception cannot be taken to EL1 from this PSTATE (EL2/EL3, or an
@@ -94,6 +99,7 @@ impl Error {
             Error::ExceptionSource { .. } => "ERR_EXCEPTION_SOURCE",
             Error::HwDebug { .. } => "ERR_HW_DEBUG",
             Error::Walk(w) => w.code(),
+            Error::NoKallsyms { .. } => "ERR_NO_KALLSYMS",
         }
     }
 }
@@ -126,6 +132,7 @@ impl fmt::Display for Error {
             ),
             Error::BadValue { text, why } => write!(f, "bad value {text:?}: {why}"),
             Error::Walk(w) => write!(f, "cannot translate VA {:#x}: {w}", w.va),
+            Error::NoKallsyms { why } => write!(f, "no kernel symbols recovered: {why}"),
             Error::ExceptionSource { pstate } => write!(
                 f,
                 "PSTATE {pstate:#x} is not at EL0 or EL1 in AArch64, nor AArch32 User mode: \

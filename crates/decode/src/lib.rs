@@ -5,6 +5,7 @@
 //! * [`insn`]: the breakpoint instruction codec (A64 BRK/HLT, A32/T32 BKPT).
 //! * [`patch`]: patch plans for inserting and removing software breakpoints.
 //! * [`exception`]: exception-entry arithmetic (vector offsets, SPSR, PSTATE).
+//! * [`kallsyms`]: the kernel's symbol table recovered from an arm64 `Image`.
 //! * [`walk`]: the stage-1 EL1&0 page-table walker over any [`walk::PhysRead`]
 //!   (guest RAM on KVM, or a page-table dump on any OS).
 //!
@@ -18,6 +19,7 @@ pub mod esr;
 pub mod exception;
 pub mod field;
 pub mod insn;
+pub mod kallsyms;
 pub mod patch;
 pub mod walk;
 

@@ -135,6 +135,20 @@ macro_rules! decode_functions {
             Ok(plan.write().map_or_else(Vec::new, |(_, b)| b.to_vec()).into())
         }
 
+        /// The kernel symbol table recovered from an arm64 Linux `Image` (its own
+        /// kallsyms, `decode::kallsyms`), as an ELF symbol file gdb loads with
+        /// `symbol-file`. ERR_NO_KALLSYMS says what was missing.
+        #[$attr(js_name = "kallsymsElf")]
+        pub fn kallsyms_elf(image: $($bytes)*) -> Result<$($out)*, $($err)*> {
+            Ok(decode::kallsyms::recover(&image).map_err(to_js)?.to_elf().into())
+        }
+
+        /// The same table as `nm` text, "address type name" per line (as /proc/kallsyms).
+        #[$attr(js_name = "kallsymsNm")]
+        pub fn kallsyms_nm(image: $($bytes)*) -> Result<String, $($err)*> {
+            Ok(decode::kallsyms::recover(&image).map_err(to_js)?.to_nm())
+        }
+
         /// Walks stage-1 EL1&0 page tables in a memory dump (`dump` at guest-physical
         /// `baseHi:baseLo`) for `vaHi:vaLo`, with `regs` = [SCTLR_EL1, TCR_EL1,
         /// TTBR0_EL1, TTBR1_EL1]; returns the translation as JSON

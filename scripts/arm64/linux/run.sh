@@ -69,5 +69,19 @@ while [ $i -lt $rep ]; do
 done
 [ $rep -gt 0 ] && echo "LINUX-REPEAT: $ok of $rep boots reached /init"
 
-echo "BENCH: kvm-debug-linux-boot: run start -> L2 /init $(echo "$t0 $t1 $init_at" | awk '{printf "%.2f s wall (run total %.2f s), L2 uptime at /init %s s", $2 - $1, $2 - $1, $3}')"
+# The symbols recovered from the Image alone agree with the running kernel's /proc/kallsyms.
+node /lane/ts/dist/cli.js symbols $L/Image -o /tmp/kernel.sym --nm >/tmp/kernel.nm 2>/tmp/sym.err
+src=$?
+grep '^KSYM ' $OUT | awk -v nmfile=/tmp/kernel.nm '
+	BEGIN { while ((getline l < nmfile) > 0) sym[++n] = l }
+	{ k = $2; line = $3 " " $4 " " $5; if (k > n) next; total++
+	  if (sym[k] == line) ok++; else if (bad++ < 3) print "KSYM-MISMATCH line " k ": kernel \"" line "\" recovered \"" sym[k] "\"" }
+	END { printf "KSYM-COMPARE %d of %d sampled symbols agree (%d recovered)\n", ok, total, n }' >/tmp/ksym.txt
+cat /tmp/ksym.txt /tmp/sym.err
+ok=$(awk '/^KSYM-COMPARE/ { print $2 }' /tmp/ksym.txt)
+total=$(awk '/^KSYM-COMPARE/ { print $4 }' /tmp/ksym.txt)
+[ "$src" = 0 ] && [ "${total:-0}" -ge 1000 ] && [ "$ok" = "$total" ]
+check "recovered symbols agree with /proc/kallsyms (>= 1000 sampled)" $? "$(tail -n 1 /tmp/ksym.txt)"
+
+echo "BENCH: kvm-debug-linux-run: $(echo "$t0 $t1 $init_at" | awk '{printf "whole run %.2f s wall (boot, /init with 1,100 kallsyms lines over the UART, poweroff); L2 uptime at /init %s s", $2 - $1, $3}')"
 echo "LINUX-TEST: $pass passed, $fail failed"
