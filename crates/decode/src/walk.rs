@@ -260,6 +260,12 @@ pub enum WalkFault {
     WalkDisabled,
     /// A descriptor address is outside guest memory.
     Unreadable,
+    /// The MMU is off (SCTLR_EL1.M = 0), so the VA is used as a physical
+    /// address, and it is beyond the largest physical address size (address size fault).
+    MmuOff {
+        /// The physical address size in bits it exceeds.
+        pa_bits: u32,
+    },
 }
 
 /// A failed translation, naming the level and descriptor.
@@ -285,7 +291,7 @@ impl WalkError {
         match self.reason {
             WalkFault::NotValid => "ERR_WALK_NOT_VALID",
             WalkFault::Reserved { .. } => "ERR_WALK_RESERVED",
-            WalkFault::AddressSize { .. } => "ERR_WALK_ADDRESS_SIZE",
+            WalkFault::AddressSize { .. } | WalkFault::MmuOff { .. } => "ERR_WALK_ADDRESS_SIZE",
             WalkFault::VaOutOfRange { .. } => "ERR_WALK_VA_RANGE",
             WalkFault::WalkDisabled => "ERR_WALK_DISABLED",
             WalkFault::Unreadable => "ERR_WALK_UNREADABLE",
@@ -297,6 +303,11 @@ impl fmt::Display for WalkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (va, level, ttbr) = (self.va, self.level, self.ttbr);
         match (self.reason, self.descriptor_addr, self.descriptor) {
+            (WalkFault::MmuOff { pa_bits }, ..) => write!(
+                f,
+                "the MMU is off (SCTLR_EL1.M = 0), so VA {va:#x} is a physical address, and it is \
+                 beyond the {pa_bits}-bit physical address space"
+            ),
             (WalkFault::VaOutOfRange { va_bits }, ..) => write!(
                 f,
                 "VA {va:#x} is outside the {va_bits}-bit TTBR{ttbr} range (translation fault)"
@@ -425,7 +436,7 @@ pub fn translate(
                 ttbr: 0,
                 descriptor_addr: None,
                 descriptor: None,
-                reason: WalkFault::AddressSize {
+                reason: WalkFault::MmuOff {
                     pa_bits: PA_BITS_MAX,
                 },
             });
@@ -672,6 +683,7 @@ mod tests {
         assert_eq!((t.pa, t.level), (0x4008_1234, None));
         let e = translate(&Mem::default(), &r, 1 << 60).unwrap_err();
         assert_eq!(e.code(), "ERR_WALK_ADDRESS_SIZE");
+        assert!(e.to_string().starts_with("the MMU is off"), "{e}");
     }
 
     #[test]

@@ -56,4 +56,27 @@ done
 echo "LANE-GDB-BENCH-READY"
 wait $CLIPID
 echo "LANE-GDB-BENCH-END rc=$?"
+
+# ---- Linux: the lane's own kernel under `run --kernel --wait`; host.sh debugs it by name
+# (symbols recovered from the same Image), then detaches and the kernel runs to its poweroff.
+i=0
+while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+if [ -f /lane/linux/Image ]; then
+	{ timeout $BENCH_TIMEOUT node "$CLI" run --kernel /lane/linux/Image --initrd /lane/linux/l2.cpio --vcpus 2 --mem 256 \
+		--append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet" --gdb 127.0.0.1:$GDB_PORT --wait </dev/null 2>&1
+		echo "exit status $?"; } | sed 's/^/CLI-LINUX: /' &
+	CLIPID=$!
+	i=0
+	while [ $i -lt 120 ]; do
+		listening $GDB_PORT && break
+		kill -0 $CLIPID 2>/dev/null || break
+		sleep 1; i=$((i + 1))
+	done
+	echo "LANE-GDB-LINUX-READY"
+	wait $CLIPID
+	echo "LANE-GDB-LINUX-END rc=$?"
+else
+	echo "LANE-GDB-LINUX-READY (no /lane/linux/Image)"
+	echo "LANE-GDB-LINUX-END rc=127"
+fi
 kill $PROXY 2>/dev/null

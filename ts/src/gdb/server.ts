@@ -163,6 +163,7 @@ export class GdbServer extends EventEmitter {
       lastStop: undefined,
       noAck: false,
       notes: [],
+      unannounced: [],
       supportedFeatures(): string[] {
         const out = [`PacketSize=${maxPacket.toString(16)}`];
         for (const cmd of commands.values()) {
@@ -358,8 +359,12 @@ export class GdbServer extends EventEmitter {
     this.ctx.generalVcpu = ev.vcpu;
     this.emit('stop', ev);
     if (this.ended) return out; // the client is gone: nobody to tell
+    // Console output before the stop reply (gdb docs "Stop Reply Packets", `O`): what the
+    // breakpoint policy decided since the last stop, then what explains this stop.
+    const notes = this.ctx.unannounced.splice(0).map((n) => `kvm-debug: ${n}\n`);
     const note = stopConsoleNote(ev);
-    if (note !== undefined) out.push(encodePacket(`O${Buffer.from(note, 'utf8').toString('hex')}`));
+    if (note !== undefined) notes.push(note);
+    for (const n of notes) out.push(encodePacket(`O${Buffer.from(n, 'utf8').toString('hex')}`));
     this.send({ kind: 'reply', data: stopReply(ev, readExpedited(this.target, ev)) }, out);
     if (ev.reason.kind === 'exited') this.end('exited');
     return out;

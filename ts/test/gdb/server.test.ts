@@ -227,6 +227,20 @@ describe('breakpoints', () => {
     expect(unhexText(c.req(`qRcmd,${hexText('breakpoints')}`))).toMatch(/all 2 hardware breakpoint slots are in use/);
   });
 
+  test('the next stop reply is preceded by the policy notes, on gdb\'s console (O packets), once', async () => {
+    const { t, c } = setup();
+    t.program(RAM_BASE, [INSN.ADD_X0_1, INSN.ADD_X0_1]);
+    expect(c.req(`Z0,${MMIO_BASE.toString(16)},4`)).toBe('OK');
+    expect(c.req('Z1,40000004,4')).toBe('OK');
+    const first = await c.resume('c');
+    const consoleText = first.filter((p) => p.startsWith('O')).map((p) => Buffer.from(p.slice(1), 'hex').toString());
+    expect(consoleText).toEqual([expect.stringMatching(/^kvm-debug: software breakpoint at 0x9000000 placed as a hardware breakpoint: .*\n$/)]);
+    expect(first[first.length - 1]).toMatch(/^T05thread:01;hwbreak:;/);
+    expect(c.req('z1,40000004,4')).toBe('OK');
+    expect(c.req('Z1,40000004,4')).toBe('OK');
+    expect((await c.resume('s')).filter((p) => p.startsWith('O'))).toEqual([]);
+  });
+
   test('a breakpoint on an address the guest already patched is refused', () => {
     const { t, c } = setup();
     t.program(RAM_BASE + 0x40n, [INSN.BRK0 | (0x123 << 5)]);

@@ -39,7 +39,10 @@ function insert(args: Buffer, ctx: ServerContext): Reply {
   if (!z) return errorReply(Errno.EINVAL);
   try {
     const r = ctx.table.insert({ kind: z.kind, addr: z.addr, length: z.length, vcpu: ctx.generalVcpu });
-    if (r.note !== undefined) ctx.notes.push(r.note);
+    if (r.note !== undefined) {
+      ctx.notes.push(r.note);
+      ctx.unannounced.push(r.note);
+    }
     return ok();
   } catch (e) {
     if (e instanceof Error) ctx.notes.push(e.message);

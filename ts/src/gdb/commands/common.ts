@@ -78,6 +78,8 @@ export interface ServerContext {
   noAck: boolean;
   /** Policy notes (e.g. a sw breakpoint placed in a hw slot), newest last. */
   notes: string[];
+  /** Notes not yet shown on gdb's console: the next stop reply is preceded by them. */
+  unannounced: string[];
   /** qSupported features of the enabled command table. */
   supportedFeatures(): string[];
 }
