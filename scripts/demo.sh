@@ -8,8 +8,12 @@
 # - Otherwise (e.g. this x86_64 machine): boots the emulated arm64 machine
 #   (qemu-system-aarch64 -M virt,virtualization=on; its /dev/kvm is real KVM/arm64),
 #   runs the same CLI inside, and drives it from the host with a real gdb-multiarch:
-#   break, continue, stepi, info registers, x/4i, hbreak, watch, delete, detach.
-#   The gdb transcript is printed with a `[gdb]` prefix.
+#   break, continue, stepi, info registers, x/4i, hbreak, watch, delete, detach on a
+#   bare-metal guest; then Debian's own arm64 kernel under `run --kernel --wait`, debugged
+#   by name with symbols recovered from its Image (`kvm-debug symbols`): hbreak
+#   start_kernel, break do_sys_openat2, registers, bt, 100 stepi, detach to poweroff, and
+#   the kernel's own kprobe, uprobe and BRK firing while gdb's breakpoints are armed.
+#   The gdb transcripts are printed with `[gdb]` and `[gdb-linux]` prefixes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -35,5 +39,5 @@ if [ "$(uname -m)" = aarch64 ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	exec node ts/dist/cli.js run "$elf" --gdb 127.0.0.1:1234 --wait
 fi
 
-say "no arm64 KVM here ($(uname -m)): booting the emulated arm64 machine, real gdb against real KVM/arm64 inside"
+say "no arm64 KVM here ($(uname -m)): booting the emulated arm64 machine, real gdb against real KVM/arm64 inside (a bare-metal guest, then a Linux kernel)"
 LANE_ONLY=gdb bash scripts/arm64/lane.sh

@@ -31,6 +31,19 @@ rm -rf "$L2"
 mkdir -p "$L2"/{bin,dev,proc,sys} "$R/lane/linux"
 cp "$(busybox_bin)" "$L2/bin/busybox"
 install -m 0755 "$ROOT/scripts/arm64/linux/l2-init.sh" "$L2/init"
+aarch64-linux-gnu-gcc -static -O2 -Wall -o "$L2/bin/brk77" "$ROOT/scripts/arm64/linux/brk77.c"
+# The uprobe's place: the file offset of busybox's entry point (its PT_LOAD that holds e_entry).
+node -e '
+	const b = require("fs").readFileSync(process.argv[1]);
+	const entry = b.readBigUInt64LE(24), phoff = Number(b.readBigUInt64LE(32));
+	const n = b.readUInt16LE(56), sz = b.readUInt16LE(54);
+	for (let i = 0; i < n; i++) {
+		const p = phoff + i * sz;
+		if (b.readUInt32LE(p) !== 1) continue; // PT_LOAD
+		const off = b.readBigUInt64LE(p + 8), va = b.readBigUInt64LE(p + 16), fsz = b.readBigUInt64LE(p + 32);
+		if (entry >= va && entry < va + fsz) { console.log("0x" + (entry - va + off).toString(16)); process.exit(0); }
+	}
+	process.exit(1);' "$L2/bin/busybox" >"$L2/uprobe.off" || die "no PT_LOAD holds busybox's entry point"
 (cd "$L2" && find . | cpio -o -H newc --quiet >"$R/lane/linux/l2.cpio")
 cp "$KIMAGE" "$R/lane/linux/Image"
 install -m 0755 "$ROOT/scripts/arm64/linux/run.sh" "$R/lane/linux/run.sh"

@@ -221,7 +221,7 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 	EOF
 	timeout 600 gdb-multiarch -nx -batch -x "$LCMDS" >"$LLOG" 2>&1
 	LRC=$?
-	grep -v '^GDBPC' "$LLOG" | sed 's/^/[gdb-linux] /' | tee -a "$OUT" >/dev/null
+	grep -v '^GDBPC' "$LLOG" | sed 's/^/[gdb-linux] /' | tee -a "$OUT"
 	after() { awk -v m="GDBLX $1" 'f && /^\$[0-9]+ = / { print $3; exit } $0 == m { f = 1 }' "$LLOG"; }
 	check_l "gdb-multiarch exit status 0 (got $LRC)" "$([ $LRC = 0 ]; echo $?)"
 	check_l "--wait: the first instruction has not run (pc 0x40000000)" "$([ "$(after entry)" = 0x40000000 ]; echo $?)" "$(after entry)"
@@ -259,6 +259,31 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 		"$([ -s "$TEXT0" ] && cmp -s "$TEXT0" "$TEXT1"; echo $?)"
 	check_l "detach: the kernel runs on to its /init and powers off" \
 		"$(wait_for LANE-GDB-LINUX-END 300 && grep -q 'CLI-LINUX: L2-DONE' "$LOG" && grep -q 'CLI-LINUX: exit status 0' "$LOG"; echo $?)"
+	# Session B: software breakpoints armed on functions the init never calls, and the guest's
+	# own BRKs (kprobe, uprobe, brk #0x77) firing meanwhile: handed back, never a stop.
+	L2LOG="$LANE_OUT/logs/gdb-linux2.log"
+	if wait_for LANE-GDB-LINUX2-READY 600; then
+		timeout 600 gdb-multiarch -nx -batch -ex 'set pagination off' -ex 'set confirm off' -ex 'set remotetimeout 60' \
+			-ex 'set architecture aarch64' -ex "symbol-file $KSYM" -ex "target remote 127.0.0.1:$PORT" \
+			-ex 'hbreak start_kernel' -ex 'continue' -ex 'delete' \
+			-ex 'break __arm64_sys_swapon' -ex 'break __arm64_sys_kexec_load' \
+			-ex 'echo GDBLX2 continue\n' -ex 'continue' -ex 'echo GDBLX2 end\n' >"$L2LOG" 2>&1
+		sed 's/^/[gdb-linux2] /' "$L2LOG" | tee -a "$OUT" >/dev/null
+		wait_for LANE-GDB-LINUX2-END 300
+		cli() { sed -E 's/^\[guest +[0-9.]+\] //' "$LOG" | grep "^$1: " | sed "s/^$1: //"; }
+		A=$(cli CLI-LINUX | grep -m1 '^L2-KPROBE-HITS' | awk '{print $2}')
+		B=$(cli CLI-LINUX2 | grep -m1 '^L2-KPROBE-HITS' | awk '{print $2}')
+		REINJ=$(cli CLI-LINUX2 | grep -m1 -oE '\(([0-9]+) guest exception\(s\) re-injected\)' | grep -oE '[0-9]+')
+		check_l "the guest's own BRKs are not reported to gdb: it runs to its end" \
+			"$(awk '/^GDBLX2 continue/ { f = 1; next } f' "$L2LOG" | grep -Eq 'exited normally' && ! awk '/^GDBLX2 continue/ { f = 1; next } f' "$L2LOG" | grep -Eq 'received signal|Breakpoint [0-9]+,'; echo $?)"
+		check_l "a kprobe fires, its hit count as without the debugger ($B vs $A)" "$([ -n "$A" ] && [ "${A:-0}" -gt 0 ] && [ "$A" = "$B" ]; echo $?)"
+		check_l "a uprobe on busybox fires (10 runs)" "$(cli CLI-LINUX2 | grep -q '^L2-UPROBE-HITS 10$'; echo $?)" "$(cli CLI-LINUX2 | grep -m1 '^L2-UPROBE')"
+		check_l "a program's own brk #0x77 gets SIGTRAP in the guest" "$(cli CLI-LINUX2 | grep -q '^L2-BRK77 SIGTRAP signo=5 code=1$'; echo $?)" "$(cli CLI-LINUX2 | grep -m1 '^L2-BRK77')"
+		# KVM traps the guest's BRKs to us only while USE_SW_BP is on, i.e. while gdb's BRKs are armed.
+		check_l "armed: those BRKs trapped to kvm-debug and were re-injected (count > kprobe hits)" "$([ "${REINJ:-0}" -gt "${B:-0}" ]; echo $?)" "re-injected ${REINJ:-none}, kprobe hits ${B:-none}"
+	else
+		check_l "the second Linux gdb session ran" 1
+	fi
 	mapfile -t LT < <(grep -E '^[0-9]{18,}$' "$LLOG")
 	if [ ${#LT[@]} = 8 ]; then
 		say "BENCH: gdb-linux: --wait -> start_kernel (hbreak) $(echo "${LT[0]} ${LT[1]}" | awk '{printf "%.2f s", ($2 - $1) / 1e9}'); break + continue -> first do_sys_openat2 $(echo "${LT[4]} ${LT[5]}" | awk '{printf "%.2f s", ($2 - $1) / 1e9}')"

@@ -75,6 +75,22 @@ if [ -f /lane/linux/Image ]; then
 	echo "LANE-GDB-LINUX-READY"
 	wait $CLIPID
 	echo "LANE-GDB-LINUX-END rc=$?"
+	# Once more: gdb keeps breakpoints armed elsewhere while the guest's own BRKs fire.
+	i=0
+	while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+	{ timeout $BENCH_TIMEOUT node "$CLI" run --kernel /lane/linux/Image --initrd /lane/linux/l2.cpio --vcpus 2 --mem 256 \
+		--append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet" --gdb 127.0.0.1:$GDB_PORT --wait </dev/null 2>&1
+		echo "exit status $?"; } | sed 's/^/CLI-LINUX2: /' &
+	CLIPID=$!
+	i=0
+	while [ $i -lt 120 ]; do
+		listening $GDB_PORT && break
+		kill -0 $CLIPID 2>/dev/null || break
+		sleep 1; i=$((i + 1))
+	done
+	echo "LANE-GDB-LINUX2-READY"
+	wait $CLIPID
+	echo "LANE-GDB-LINUX2-END rc=$?"
 else
 	echo "LANE-GDB-LINUX-READY (no /lane/linux/Image)"
 	echo "LANE-GDB-LINUX-END rc=127"

@@ -24,9 +24,11 @@ for a in $(cat /proc/cmdline); do
 done
 t0=$(up)
 timeout $l2t node /lane/ts/dist/cli.js run --kernel $L/Image --initrd $L/l2.cpio --vcpus 2 --mem 256 \
-	--dtb-out /tmp/board.dtb --append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr$extra" </dev/null >$OUT 2>&1
+	--dtb-out /tmp/board.dtb --append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr l2.ksym$extra" </dev/null >$OUT 2>&1
 rc=$?
 t1=$(up)
+# The guest's tty writes CRLF (ONLCR): drop the CRs so the checks can anchor lines.
+tr -d '\015' <$OUT >$OUT.lf && mv $OUT.lf $OUT
 sed "s/^/L2| /" $OUT | tail -n ${L2_LINES:-60}
 init_at=$(grep -m1 -o 'L2-INIT-START uptime=[0-9.]*' $OUT | cut -d= -f2)
 
@@ -36,6 +38,10 @@ grep -q '^L2-CPUS 2 online=0-1' $OUT; check "both vCPUs online in /proc/cpuinfo"
 grep -qE '^L2-GIC GIC' $OUT; check "the kernel uses the GIC" $? "$(grep -m1 '^L2-GIC' $OUT)"
 [ "$(grep -m1 '^L2-TIMER' $OUT | awk '{print $2}')" -gt 0 ] 2>/dev/null; check "the arch timer ticks (interrupts > 0)" $? "$(grep -m1 '^L2-TIMER' $OUT)"
 grep -q '^L2-DONE' $OUT; check "/init ran to its end" $?
+echo "LINUX-PROBES $(grep -m1 '^L2-KPROBE-HITS' $OUT) $(grep -m1 '^L2-UPROBE-HITS' $OUT) $(grep -m1 '^L2-BRK77 ' $OUT)"
+[ "$(grep -m1 '^L2-KPROBE-HITS' $OUT | awk '{print $2}')" -gt 0 ] 2>/dev/null; check "a kprobe fires (the guest's own BRK #0x004)" $? "$(grep -m1 '^L2-KPROBE' $OUT)"
+grep -q '^L2-UPROBE-HITS 10$' $OUT; check "a uprobe on busybox fires once per run (BRK #0x005)" $? "$(grep -m1 '^L2-UPROBE' $OUT)"
+grep -q '^L2-BRK77 SIGTRAP signo=5 code=1$' $OUT; check "a program's own brk #0x77 gets SIGTRAP (TRAP_BRKPT)" $? "$(grep -m1 '^L2-BRK77' $OUT)"
 grep -q 'guest exited with status 0: PSCI SYSTEM_OFF' $OUT; check "poweroff ends the run (PSCI SYSTEM_OFF)" $? "$(tail -n 2 $OUT)"
 [ "$rc" = 0 ]; check "kvm-debug run exits 0" $? "rc=$rc"
 [ -s /tmp/board.dtb ] && [ "$(od -An -tx1 -N4 /tmp/board.dtb | tr -d ' ')" = d00dfeed ]; check "--dtb-out writes a device tree (magic d00dfeed)" $?
