@@ -48,6 +48,30 @@ node -e '
 cp "$KIMAGE" "$R/lane/linux/Image"
 install -m 0755 "$ROOT/scripts/arm64/linux/run.sh" "$R/lane/linux/run.sh"
 
+# QEMU's arm64 build, the bench's peer: the binary and only its NEEDED closure (not all 90 packages).
+QR=$(qemu_root)
+if [ -x "$QR/usr/bin/qemu-system-aarch64" ]; then
+	install -D -m 0755 "$QR/usr/bin/qemu-system-aarch64" "$R/usr/bin/qemu-system-aarch64"
+	declare -A seen=()
+	queue=("$QR/usr/bin/qemu-system-aarch64")
+	while [ ${#queue[@]} -gt 0 ]; do
+		f=${queue[0]}; queue=("${queue[@]:1}")
+		for so in $(aarch64-linux-gnu-readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+			[ -n "${seen[$so]:-}" ] && continue
+			seen[$so]=1
+			for d in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu; do
+				[ -e "$QR/$d/$so" ] || continue
+				[ -e "$R/$d/$so" ] || install -D -m 0644 "$(readlink -f "$QR/$d/$so")" "$R/$d/$so"
+				queue+=("$(readlink -f "$QR/$d/$so")")
+				break
+			done
+		done
+	done
+	log "initramfs: qemu-system-aarch64 (arm64) + ${#seen[@]} libraries"
+else
+	log "initramfs: no QEMU peer ($QR): run scripts/arm64/setup.sh"
+fi
+
 # virtio-net modules (for the forwarded GDB port), from the same kernel package
 KVER=$(ls "$(kernel_dir)/lib/modules")
 for m in $NET_MODULES; do

@@ -53,3 +53,4 @@ kernel_dir() { echo "$CACHE/x/kernel"; }
 sysroot_dir() { echo "$CACHE/rust-sysroot"; }
 node_root() { echo "$CACHE/x/node-root"; }
 busybox_bin() { echo "$CACHE/x/busybox/bin/busybox"; }
+qemu_root() { echo "$CACHE/x/qemu-root"; } # Debian's qemu-system-aarch64 for arm64: the bench's peer

@@ -20,6 +20,7 @@ stamp_text() { # what a finished setup looks like; any change forces a redo
 	echo "rustc-web=$(rustc_web_version)"
 	echo "node=$NODE_PKGS"
 	echo "net=$NET_MODULES"
+	echo "qemu-peer=qemu-system-arm:arm64"
 }
 
 have_host_tools() {
@@ -89,6 +90,20 @@ if [ "$(cat "$NR/.pkgs" 2>/dev/null)" != "$NODE_PKGS" ]; then
 	for d in "$CACHE"/debs/node/*.deb; do dpkg -x "$d" "$NR"; done
 	rm -rf "$NR"/usr/share/{doc,man,lintian,locale}
 	echo "$NODE_PKGS" >"$NR/.pkgs"
+fi
+
+# ---- QEMU's own arm64 build and its arm64 libraries: the peer the bench measures in the same
+# emulated machine (shared/lab/l2-linux shows it running there on the same KVM).
+QR=$(qemu_root)
+if [ ! -x "$QR/usr/bin/qemu-system-aarch64" ]; then
+	# shellcheck disable=SC2046
+	fetch_into "$CACHE/debs/qemu" $(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances qemu-system-arm:arm64 2>/dev/null | grep -v '^[ <]' | sort -u |
+		grep -E '^(lib.*:arm64|qemu-system-(arm|common):arm64|zlib1g:arm64)$' |
+		grep -vE 'libpam|libsemanage|libdebian-installer|libnewt|libtextwrap|libslang|libcap2-bin')
+	rm -rf "$QR"; mkdir -p "$QR"
+	for d in "$CACHE"/debs/qemu/*.deb; do dpkg -x "$d" "$QR"; done
+	[ -x "$QR/usr/bin/qemu-system-aarch64" ] || die "no qemu-system-aarch64 in the qemu-system-arm:arm64 packages"
 fi
 
 # ---- arm64 Rust std for Debian's rustc-web, and a sysroot with both targets

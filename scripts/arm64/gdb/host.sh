@@ -67,6 +67,15 @@ check() { # name regex (on the session log)
 	else say "GDB FAIL $1 (no /$2/)"; fail=$((fail + 1)); fi
 }
 hexre() { printf '0x0*%x' "$1"; }
+# figures LOG: from its 10 `shell date` stamps (connect, continue to start_kernel, 1 MiB read,
+# continue to openat, 100 stepi): "connect-ms start-s read-MiB/s openat-s stepi-ms".
+figures() {
+	grep -E '^[0-9]{18,}$' "$1" | awk '{ t[NR] = $1 } END {
+		if (NR != 10) exit
+		printf "%.0f %.2f %.2f %.2f %.1f\n", (t[2]-t[1])/1e6, (t[4]-t[3])/1e9, 1/((t[6]-t[5])/1e9), (t[8]-t[7])/1e9, (t[10]-t[9])/1e6/100 }'
+}
+describe() { [ $# = 5 ] && echo "target remote $1 ms, --wait -> start_kernel $2 s, 1 MiB kernel text read $3 MiB/s, break + continue -> first do_sys_openat2 $4 s, stepi $5 ms/step" || echo "no figures"; }
+ratio() { echo "$1 $2" | awk '$2 > 0 { printf "%.2f", $1 / $2 }'; }
 check "target remote"            '^0x0*40000000 in _start \(\)$'
 check "break + continue stops"   "Breakpoint 1, $(hexre "$SQUARE") in square|Breakpoint 1, square"
 check "pc at the breakpoint"     "^\\\$1 = $(hexre "$SQUARE")\$"
@@ -177,7 +186,9 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 		set remotetimeout 60
 		set architecture aarch64
 		symbol-file $KSYM
+		shell date +%s%N
 		target remote 127.0.0.1:$PORT
+		shell date +%s%N
 		echo GDBLX entry\n
 		p/x \$pc
 		break do_sys_openat2
@@ -284,13 +295,58 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 	else
 		check_l "the second Linux gdb session ran" 1
 	fi
-	mapfile -t LT < <(grep -E '^[0-9]{18,}$' "$LLOG")
-	if [ ${#LT[@]} = 8 ]; then
-		say "BENCH: gdb-linux: --wait -> start_kernel (hbreak) $(echo "${LT[0]} ${LT[1]}" | awk '{printf "%.2f s", ($2 - $1) / 1e9}'); break + continue -> first do_sys_openat2 $(echo "${LT[4]} ${LT[5]}" | awk '{printf "%.2f s", ($2 - $1) / 1e9}')"
-		say "BENCH: gdb-linux-stepi: $(echo "${LT[6]} ${LT[7]}" | awk '{printf "%.1f ms/step", ($2 - $1) / 1e6 / 100}') over 100 stepi in do_sys_openat2 (QEMU in the lab: ~16 ms/step)"
-		say "BENCH: gdb-linux-read-1MiB: $(echo "${LT[2]} ${LT[3]}" | awk '{printf "%.2f MiB/s", 1 / (($2 - $1) / 1e9)}') (dump binary memory of kernel text; QEMU in the lab: ~2 MiB/s)"
+	OURS=$(figures "$LLOG")
+	say "BENCH: gdb-linux (kvm-debug): $(describe $OURS)"
+	# ---- the peer: QEMU's gdbstub on the same kernel, KVM and port, the same timed gdb steps
+	# (its software breakpoints cannot be set before the MMU is on: hbreak first, break after).
+	QLOG="$LANE_OUT/logs/gdb-qemu.log"
+	if wait_for 'LANE-GDB-QEMU-READY$' 600; then
+		cat >"$LCMDS.qemu" <<-EOF
+			set pagination off
+			set confirm off
+			set remotetimeout 60
+			set architecture aarch64
+			symbol-file $KSYM
+			shell date +%s%N
+			target remote 127.0.0.1:$PORT
+			shell date +%s%N
+			hbreak start_kernel
+			shell date +%s%N
+			continue
+			shell date +%s%N
+			shell date +%s%N
+			dump binary memory $LANE_OUT/logs/ktext-qemu.bin $TEXT_AT $TEXT_AT+0x100000
+			shell date +%s%N
+			delete
+			break do_sys_openat2
+			shell date +%s%N
+			continue
+			shell date +%s%N
+			set \$i = 0
+			shell date +%s%N
+			while \$i < 100
+			  stepi
+			  printf "GDBPC %lx\n", \$pc
+			  set \$i = \$i + 1
+			end
+			shell date +%s%N
+			delete
+			detach
+		EOF
+		timeout 600 gdb-multiarch -nx -batch -x "$LCMDS.qemu" >"$QLOG" 2>&1
+		wait_for 'LANE-GDB-QEMU-END' 300
+		QEMU_FIG=$(figures "$QLOG")
+		say "BENCH: gdb-linux (QEMU 7.2 gdbstub): $(describe $QEMU_FIG)"
+		if [ "$(echo $OURS | wc -w)" = 5 ] && [ "$(echo $QEMU_FIG | wc -w)" = 5 ]; then
+			read -r oc os orr oo ost <<<"$OURS"
+			read -r qc qs qr qo qst <<<"$QEMU_FIG"
+			say "BENCH: vs-qemu: stepi $ost vs $qst ms/step ($(ratio "$ost" "$qst")x, target <= 1.0); 1 MiB read $orr vs $qr MiB/s ($(ratio "$orr" "$qr")x, target >= 1.0); break + continue to openat $oo vs $qo s ($(ratio "$oo" "$qo")x); target remote $oc vs $qc ms ($(ratio "$oc" "$qc")x)"
+			# The exception vectors and entry code of this kernel sit in its first 8 KiB of text.
+			QENT=$(grep -cE '^GDBPC ffff80000801[01][0-9a-f]{3}$' "$QLOG")
+			say "BENCH: vs-qemu: QEMU's 100 stepi from do_sys_openat2: $QENT in the vectors/entry code at 0xffff800008010000-0xffff800008011fff (kvm-debug: 0 in any IRQ path, checked above)"
+		fi
 	else
-		say "BENCH: gdb-linux: no figures (want 8 timestamps, got ${#LT[@]}; see $LLOG)"
+		say "BENCH: vs-qemu: no QEMU peer session (LANE-GDB-QEMU-READY missing)"
 	fi
 else
 	check_l "the Linux gdb session ran (symbols: ${OPENAT:-none}; see $OUT)" 1

@@ -57,30 +57,15 @@ echo "LANE-GDB-BENCH-READY"
 wait $CLIPID
 echo "LANE-GDB-BENCH-END rc=$?"
 
-# ---- Linux: the lane's own kernel under `run --kernel --wait`; host.sh debugs it by name
-# (symbols recovered from the same Image), then detaches and the kernel runs to its poweroff.
-i=0
-while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
-if [ -f /lane/linux/Image ]; then
-	{ timeout $BENCH_TIMEOUT node "$CLI" run --kernel /lane/linux/Image --initrd /lane/linux/l2.cpio --vcpus 2 --mem 256 \
-		--append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet" --gdb 127.0.0.1:$GDB_PORT --wait </dev/null 2>&1
-		echo "exit status $?"; } | sed 's/^/CLI-LINUX: /' &
-	CLIPID=$!
-	i=0
-	while [ $i -lt 120 ]; do
-		listening $GDB_PORT && break
-		kill -0 $CLIPID 2>/dev/null || break
-		sleep 1; i=$((i + 1))
-	done
-	echo "LANE-GDB-LINUX-READY"
-	wait $CLIPID
-	echo "LANE-GDB-LINUX-END rc=$?"
-	# Once more: gdb keeps breakpoints armed elsewhere while the guest's own BRKs fire.
+# ---- Linux: the lane's own kernel under `run --kernel --wait`, twice: host.sh debugs it by name
+# (symbols recovered from the same Image) and detaches, then keeps breakpoints armed elsewhere
+# while the kernel's own BRKs fire. Markers LANE-GDB-<MARK>-READY / -END, output prefixed CLI-<MARK>.
+linux_session() { # MARK
 	i=0
 	while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
 	{ timeout $BENCH_TIMEOUT node "$CLI" run --kernel /lane/linux/Image --initrd /lane/linux/l2.cpio --vcpus 2 --mem 256 \
 		--append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet" --gdb 127.0.0.1:$GDB_PORT --wait </dev/null 2>&1
-		echo "exit status $?"; } | sed 's/^/CLI-LINUX2: /' &
+		echo "exit status $?"; } | sed "s/^/CLI-$1: /" &
 	CLIPID=$!
 	i=0
 	while [ $i -lt 120 ]; do
@@ -88,9 +73,34 @@ if [ -f /lane/linux/Image ]; then
 		kill -0 $CLIPID 2>/dev/null || break
 		sleep 1; i=$((i + 1))
 	done
-	echo "LANE-GDB-LINUX2-READY"
+	echo "LANE-GDB-$1-READY"
 	wait $CLIPID
-	echo "LANE-GDB-LINUX2-END rc=$?"
+	echo "LANE-GDB-$1-END rc=$?"
+}
+# The peer for the bench: QEMU's own gdbstub on the same kernel, KVM and port (host.sh times the
+# same gdb steps against it). -S: stopped before the first instruction, like --wait.
+qemu_session() {
+	i=0
+	while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+	{ timeout $BENCH_TIMEOUT qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host -smp 2 -m 256 \
+		-nographic -nodefaults -serial stdio -no-reboot -kernel /lane/linux/Image -initrd /lane/linux/l2.cpio \
+		-append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet" -gdb tcp:127.0.0.1:$GDB_PORT -S </dev/null 2>&1
+		echo "exit status $?"; } | sed "s/^/QEMU: /" &
+	CLIPID=$!
+	i=0
+	while [ $i -lt 120 ]; do
+		listening $GDB_PORT && break
+		kill -0 $CLIPID 2>/dev/null || break
+		sleep 1; i=$((i + 1))
+	done
+	echo "LANE-GDB-QEMU-READY"
+	wait $CLIPID
+	echo "LANE-GDB-QEMU-END rc=$?"
+}
+if [ -f /lane/linux/Image ]; then
+	linux_session LINUX
+	linux_session LINUX2
+	if [ -x /usr/bin/qemu-system-aarch64 ]; then qemu_session; else echo "LANE-GDB-QEMU-READY (no QEMU peer)"; fi
 else
 	echo "LANE-GDB-LINUX-READY (no /lane/linux/Image)"
 	echo "LANE-GDB-LINUX-END rc=127"

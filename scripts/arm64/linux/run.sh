@@ -22,9 +22,17 @@ for a in $(cat /proc/cmdline); do
 	lane.l2timeout=*) l2t=${a#lane.l2timeout=} ;;
 	esac
 done
+# until_init FILE PID T0: seconds from T0 until FILE shows L2's /init (or the process ends).
+until_init() {
+	while ! grep -q '^L2-INIT-START' "$1" && kill -0 "$2" 2>/dev/null; do sleep 0.05; done
+	echo "$3 $(up)" | awk '{printf "%.2f", $2 - $1}'
+}
 t0=$(up)
 timeout $l2t node /lane/ts/dist/cli.js run --kernel $L/Image --initrd $L/l2.cpio --vcpus 2 --mem 256 \
-	--dtb-out /tmp/board.dtb --append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr l2.ksym$extra" </dev/null >$OUT 2>&1
+	--dtb-out /tmp/board.dtb --append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr l2.ksym$extra" </dev/null >$OUT 2>&1 &
+pid=$!
+boot_ours=$(until_init $OUT $pid $t0)
+wait $pid
 rc=$?
 t1=$(up)
 # The guest's tty writes CRLF (ONLCR): drop the CRs so the checks can anchor lines.
@@ -89,5 +97,19 @@ total=$(awk '/^KSYM-COMPARE/ { print $4 }' /tmp/ksym.txt)
 [ "$src" = 0 ] && [ "${total:-0}" -ge 1000 ] && [ "$ok" = "$total" ]
 check "recovered symbols agree with /proc/kallsyms (>= 1000 sampled)" $? "$(tail -n 1 /tmp/ksym.txt)"
 
+# The peer: the same kernel and initramfs under Debian's own arm64 QEMU on the same KVM.
+if [ -x /usr/bin/qemu-system-aarch64 ]; then
+	q0=$(up)
+	timeout 120 qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host -smp 2 -m 256 -nographic -nodefaults \
+		-serial stdio -no-reboot -kernel $L/Image -initrd $L/l2.cpio -append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr" \
+		</dev/null >/tmp/qemu-console.log 2>&1 &
+	qpid=$!
+	boot_qemu=$(until_init /tmp/qemu-console.log $qpid $q0)
+	wait $qpid
+	grep -q '^L2-DONE' /tmp/qemu-console.log || { echo "QEMU peer did not reach L2-DONE:"; tail -n 5 /tmp/qemu-console.log; }
+	echo "BENCH: boot-to-init: kvm-debug $boot_ours s, QEMU $boot_qemu s (ratio $(echo "$boot_ours $boot_qemu" | awk '$2 > 0 {printf "%.2f", $1 / $2}'); target <= 1.0), process start to the L2 /init line, same Image and initramfs"
+else
+	echo "BENCH: boot-to-init: kvm-debug $boot_ours s (no QEMU peer in this initramfs)"
+fi
 echo "BENCH: kvm-debug-linux-run: $(echo "$t0 $t1 $init_at" | awk '{printf "whole run %.2f s wall (boot, /init with 1,100 kallsyms lines over the UART, poweroff); L2 uptime at /init %s s", $2 - $1, $3}')"
 echo "LINUX-TEST: $pass passed, $fail failed"

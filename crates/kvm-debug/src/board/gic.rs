@@ -79,22 +79,17 @@ mod imp {
             .map_err(|e| format!("KVM_CREATE_DEVICE: {e}"))
     }
 
-    fn v3(vm: &VmFd, m: &MemoryMap) -> std::result::Result<DeviceFd, String> {
-        let fd = device(vm, kvm_device_type_KVM_DEV_TYPE_ARM_VGIC_V3)?;
-        set_u64(
-            &fd,
-            KVM_DEV_ARM_VGIC_GRP_ADDR,
-            KVM_VGIC_V3_ADDR_TYPE_DIST,
-            m.gic_dist,
-            "distributor",
-        )?;
-        set_u64(
-            &fd,
-            KVM_DEV_ARM_VGIC_GRP_ADDR,
-            KVM_VGIC_V3_ADDR_TYPE_REDIST,
-            m.gic_redist,
-            "redistributors",
-        )?;
+    /// A vGIC of `type_` with its register frames at `frames` (KVM_VGIC_*_ADDR_TYPE_*,
+    /// address, what), NR_IRQS interrupts, then initialised.
+    fn vgic(
+        vm: &VmFd,
+        type_: u32,
+        frames: &[(u32, u64, &str)],
+    ) -> std::result::Result<DeviceFd, String> {
+        let fd = device(vm, type_)?;
+        for &(kind, addr, what) in frames {
+            set_u64(&fd, KVM_DEV_ARM_VGIC_GRP_ADDR, kind, addr, what)?;
+        }
         set_u32(&fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, NR_IRQS, "NR_IRQS")?;
         attr(
             &fd,
@@ -106,31 +101,20 @@ mod imp {
         Ok(fd)
     }
 
+    fn v3(vm: &VmFd, m: &MemoryMap) -> std::result::Result<DeviceFd, String> {
+        let frames = [
+            (KVM_VGIC_V3_ADDR_TYPE_DIST, m.gic_dist, "distributor"),
+            (KVM_VGIC_V3_ADDR_TYPE_REDIST, m.gic_redist, "redistributors"),
+        ];
+        vgic(vm, kvm_device_type_KVM_DEV_TYPE_ARM_VGIC_V3, &frames)
+    }
+
     fn v2(vm: &VmFd, m: &MemoryMap) -> std::result::Result<DeviceFd, String> {
-        let fd = device(vm, kvm_device_type_KVM_DEV_TYPE_ARM_VGIC_V2)?;
-        set_u64(
-            &fd,
-            KVM_DEV_ARM_VGIC_GRP_ADDR,
-            KVM_VGIC_V2_ADDR_TYPE_DIST,
-            m.gic_dist,
-            "distributor",
-        )?;
-        set_u64(
-            &fd,
-            KVM_DEV_ARM_VGIC_GRP_ADDR,
-            KVM_VGIC_V2_ADDR_TYPE_CPU,
-            m.gic_cpu,
-            "CPU interface",
-        )?;
-        set_u32(&fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, NR_IRQS, "NR_IRQS")?;
-        attr(
-            &fd,
-            KVM_DEV_ARM_VGIC_GRP_CTRL,
-            KVM_DEV_ARM_VGIC_CTRL_INIT,
-            0,
-            "CTRL_INIT",
-        )?;
-        Ok(fd)
+        let frames = [
+            (KVM_VGIC_V2_ADDR_TYPE_DIST, m.gic_dist, "distributor"),
+            (KVM_VGIC_V2_ADDR_TYPE_CPU, m.gic_cpu, "CPU interface"),
+        ];
+        vgic(vm, kvm_device_type_KVM_DEV_TYPE_ARM_VGIC_V2, &frames)
     }
 
     /// Creates the vGIC for `vcpus` vCPUs (all created already): v3, else v2.
