@@ -7,8 +7,9 @@
  * same guest through vm.run({ singleStep: true }), as `BENCH: raw-step: X ms/step`.
  * `--steps N` prints only that line, for N steps (the gdb part runs it without the bench part).
  */
-import { loadNative, normalizeExit } from './native';
-import { EC_SOFTWARE_STEP, GuestVm, MEM_MIB } from './guest';
+import * as fs from 'fs';
+import { loadNative, normalizeExit, type Native } from './native';
+import { EC_SOFTWARE_STEP, GuestVm, MEM_MIB, RAM_BASE, loadGuest } from './guest';
 
 /** Same count as the issue's Rust comparison (bench/rust exit_loop). */
 const EXITS = 2000;
@@ -55,9 +56,54 @@ async function main(): Promise<void> {
     const n = steps ?? RAW_STEPS;
     const ns = await timed(n);
     console.log(`BENCH: raw-step: ${(ns / n / 1e6).toFixed(3)} ms/step over ${n} steps (addon run with singleStep, spin guest)`);
+    if (steps === undefined) await uartExits(r.native);
   } finally {
     g.close();
   }
+}
+
+/** UART stores per run: many for the board (all served in Rust), fewer through JS (~1 ms each here). */
+const RUST_EXITS = 20_000;
+const JS_EXITS = 2_000;
+
+/**
+ * Exits per second: the `uart_flood` guest's PL011 stores, served by the Linux board in Rust
+ * on the vCPU thread (one run() for all of them), against the same guest on a bare VM where
+ * every store returns to JavaScript as an MMIO exit and the next run() completes it.
+ */
+async function uartExits(native: Native): Promise<void> {
+  const { elf } = loadGuest('uart_flood');
+  const devnull = fs.openSync('/dev/null', 'w');
+  const rate = async (board: boolean, stores: number): Promise<number> => {
+    const vm = native.Vm.create({ memMib: MEM_MIB, vcpus: 1, ramBase: RAM_BASE, ...(board ? { board: { consoleFd: devnull } } : {}) });
+    try {
+      if (!vm.loadElf) throw new Error('addon has no loadElf()');
+      vm.resetVcpu(0, vm.loadElf(elf));
+      vm.setReg(0, 'x0', BigInt(stores));
+      let toJs = 0;
+      const t0 = process.hrtime.bigint();
+      for (;;) {
+        const e = normalizeExit(await vm.run(0));
+        if (e.kind === 'mmio' && e.isWrite) {
+          toJs++;
+          continue;
+        }
+        if (e.kind === 'shutdown') break;
+        throw new Error(`uart_flood: unexpected exit ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? v.toString(16) : v))}`);
+      }
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (toJs !== (board ? 0 : stores)) throw new Error(`uart_flood (board ${board}): ${toJs} exits reached JS, want ${board ? 0 : stores}`);
+      return stores / s;
+    } finally {
+      vm.close();
+    }
+  };
+  const js = await rate(false, JS_EXITS);
+  const rust = await rate(true, RUST_EXITS);
+  fs.closeSync(devnull);
+  console.log(
+    `BENCH: uart-exits: board in Rust ${rust.toFixed(0)} exits/s (${RUST_EXITS} stores), through JS ${js.toFixed(0)} exits/s (${JS_EXITS}), ${(rust / js).toFixed(1)}x`,
+  );
 }
 
 main().catch((e) => {

@@ -43,7 +43,7 @@ export interface NativeVm {
 /** The addon module. */
 export interface Native {
   kvmCapabilities(): Record<string, unknown> & { available?: boolean; reason?: string };
-  Vm: { create(opts: { memMib: number; vcpus: number; ramBase?: bigint }): NativeVm };
+  Vm: { create(opts: { memMib: number; vcpus: number; ramBase?: bigint; board?: { consoleFd?: number } }): NativeVm };
 }
 
 /** Where the addon is looked for: $KVM_DEBUG_NATIVE (as ts/src/binding.ts), the lane's copy, the repository's. */
