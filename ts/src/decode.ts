@@ -411,6 +411,14 @@ export function parseNm(text: string): KernelSymbol[] {
  * and the ELF symbol file gdb loads with `symbol-file`. Throws ERR_NO_KALLSYMS saying what
  * was missing (no CONFIG_KALLSYMS, a compressed image).
  */
-export function recoverKernelSymbols(image: Uint8Array, backend: Backend = defaultBackend()): { symbols: KernelSymbol[]; elf: Uint8Array } {
-  return { symbols: parseNm(backend.api.kallsymsNm(image)), elf: backend.api.kallsymsElf(image) };
+export function recoverKernelSymbols(
+  image: Uint8Array,
+  backend: Backend = defaultBackend(),
+): { symbols: KernelSymbol[]; fromKallsyms: number; elf: Uint8Array } {
+  const text = backend.api.kallsymsNm(image);
+  // The kallsyms part (as /proc/kallsyms) comes first; exports after a `# __ksymtab` line.
+  const cut = text.indexOf('\n#');
+  const symbols = parseNm(text);
+  const fromKallsyms = cut < 0 ? symbols.length : parseNm(text.slice(0, cut + 1)).length;
+  return { symbols, fromKallsyms, elf: backend.api.kallsymsElf(image) };
 }

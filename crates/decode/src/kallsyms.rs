@@ -41,8 +41,11 @@ pub struct Symbol {
 /// The recovered table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kallsyms {
-    /// Every symbol, in the kernel's order (by address).
+    /// Every kallsyms symbol, in the kernel's order (by address), then the
+    /// exported symbols kallsyms does not have (data, without CONFIG_KALLSYMS_ALL).
     pub symbols: Vec<Symbol>,
+    /// How many of `symbols` come from kallsyms (the rest from `__ksymtab`).
+    pub from_kallsyms: usize,
     /// `kallsyms_relative_base`.
     pub relative_base: u64,
     /// Where `relative_base` came from: "image" (stored) or "rela" (its relocation).
@@ -59,6 +62,12 @@ const RELA_BYTES: usize = 24;
 const LINK_ALIGN: u64 = 2 << 20;
 /// Names are compressed to at most this many token bytes (KSYM_NAME_LEN 512, two length bytes).
 const MAX_NAME_TOKENS: usize = 0x3fff;
+/// KSYM_NAME_LEN (include/linux/kallsyms.h, 512 since 6.1).
+const KSYM_NAME_MAX: usize = 512;
+/// One `struct kernel_symbol` with PREL32 offsets.
+const KSYMTAB_ENTRY: usize = 12;
+/// Entries in a row, names rising, before a run counts as an export table.
+const MIN_KSYMTAB_RUN: usize = 64;
 
 fn no(why: impl Into<String>) -> Error {
     Error::NoKallsyms { why: why.into() }
@@ -148,7 +157,7 @@ fn names(d: &[u8], start: usize, n: usize, limit: usize) -> Option<(Vec<(usize, 
 
 /// `relative_base` from the relocation that fills it in, for an Image linked
 /// with `--no-apply-dynamic-relocs`: the R_AARCH64_RELATIVE entry at `at`.
-fn base_from_rela(d: &[u8], at: usize) -> Option<u64> {
+fn base_from_rela(d: &[u8], at: usize) -> Option<(u64, u64)> {
     let info = R_AARCH64_RELATIVE.to_le_bytes();
     // The .rela.dyn entries are 24 bytes apart; an entry's link base (r_offset - at)
     // is 2 MiB aligned and no relocation of the table lies below it.
@@ -174,7 +183,58 @@ fn base_from_rela(d: &[u8], at: usize) -> Option<u64> {
         s += 8;
     }
     let (base, addend) = found?;
-    (base <= min_offset).then_some(addend)
+    (base <= min_offset).then_some((addend, base))
+}
+
+/// An exported name: an identifier the name offset lands on. The linker tail-merges
+/// strings, so `jiffies` may be the end of `nsecs_to_jiffies`: no NUL is required before it.
+fn export_name(d: &[u8], at: usize) -> Option<&str> {
+    let rest = d.get(at..)?;
+    let end = rest.iter().take(KSYM_NAME_MAX).position(|&b| b == 0)?;
+    let name = &rest[..end];
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    (!name.is_empty() && !name[0].is_ascii_digit() && name.iter().all(|&c| ident(c)))
+        .then(|| std::str::from_utf8(name).ok())
+        .flatten()
+}
+
+/// Exported symbols from `__ksymtab` and `__ksymtab_gpl` (include/linux/export.h with
+/// CONFIG_HAVE_ARCH_PREL32_RELOCATIONS: `struct kernel_symbol { int value_offset;
+/// int name_offset; int namespace_offset; }`, each relative to its own field), found as
+/// runs of entries whose names rise strictly. `link` is the address of file offset 0.
+fn exports(d: &[u8], link: u64) -> Vec<(String, u64)> {
+    let entry = |e: usize| -> Option<(&str, i64)> {
+        let v = i64::from(i32::from_le_bytes(d.get(e..e + 4)?.try_into().ok()?));
+        let n = i64::from(i32::from_le_bytes(d.get(e + 4..e + 8)?.try_into().ok()?));
+        let name = export_name(d, usize::try_from(e as i64 + 4 + n).ok()?)?;
+        Some((name, e as i64 + v))
+    };
+    let mut out = Vec::new();
+    let mut e = 0;
+    while e + KSYMTAB_ENTRY <= d.len() {
+        let mut run = vec![];
+        let mut at = e;
+        while let Some((name, value)) = entry(at) {
+            if run
+                .last()
+                .is_some_and(|(prev, _): &(&str, i64)| *prev >= name)
+            {
+                break;
+            }
+            run.push((name, value));
+            at += KSYMTAB_ENTRY;
+        }
+        if run.len() >= MIN_KSYMTAB_RUN {
+            out.extend(
+                run.into_iter()
+                    .map(|(n, v)| (n.to_string(), link.wrapping_add(v as u64))),
+            );
+            e = at;
+        } else {
+            e += 4;
+        }
+    }
+    out
 }
 
 /// Recovers the symbol table of an arm64 Linux `Image`.
@@ -220,15 +280,16 @@ pub fn recover(d: &[u8]) -> Result<Kallsyms, Error> {
     let base_at = pos - 8;
     let offsets_at = base_at - align8(4 * n);
     let stored = u64_at(d, base_at).unwrap_or(0);
-    let (relative_base, base_from) = if stored != 0 {
-        (stored, "image")
+    let (relative_base, base_from, link) = if stored != 0 {
+        // Not relocatable: the image starts at the 2 MiB-aligned base below its first symbol.
+        (stored, "image", stored & !(LINK_ALIGN - 1))
     } else {
-        let b = base_from_rela(d, base_at).ok_or_else(|| {
+        let (b, link) = base_from_rela(d, base_at).ok_or_else(|| {
             no(format!(
                 "kallsyms_relative_base at {base_at:#x} is 0 and no R_AARCH64_RELATIVE entry relocates it"
             ))
         })?;
-        (b, "rela")
+        (b, "rela", link)
     };
     let mut symbols = Vec::with_capacity(n);
     for (k, &(at, len)) in list.iter().enumerate() {
@@ -246,8 +307,21 @@ pub fn recover(d: &[u8]) -> Result<Kallsyms, Error> {
             name: String::from_utf8_lossy(name).into_owned(),
         });
     }
+    let from_kallsyms = symbols.len();
+    let known: std::collections::HashSet<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+    let extra: Vec<Symbol> = exports(d, link)
+        .into_iter()
+        .filter(|(n, _)| !known.contains(n.as_str()))
+        .map(|(name, addr)| Symbol {
+            addr,
+            kind: 'D',
+            name,
+        })
+        .collect();
+    symbols.extend(extra);
     Ok(Kallsyms {
         symbols,
+        from_kallsyms,
         relative_base,
         base_from,
         tables: (offsets_at, names_at, tt),
@@ -284,10 +358,15 @@ mod elf {
 const MAX_FUNC_SIZE: u64 = 1 << 20;
 
 impl Kallsyms {
-    /// The symbols as `nm` prints them (`/proc/kallsyms` without modules): "addr type name".
+    /// The symbols as `nm` prints them: "addr type name". The kallsyms part is
+    /// /proc/kallsyms line for line (without modules); the exports follow after a
+    /// `# __ksymtab` comment line.
     pub fn to_nm(&self) -> String {
         let mut out = String::with_capacity(self.symbols.len() * 40);
-        for s in &self.symbols {
+        for (i, s) in self.symbols.iter().enumerate() {
+            if i == self.from_kallsyms {
+                out.push_str("# __ksymtab: exported symbols kallsyms does not have\n");
+            }
             out.push_str(&format!("{:016x} {} {}\n", s.addr, s.kind, s.name));
         }
         out
@@ -527,6 +606,25 @@ mod tests {
         for i in index {
             d.extend_from_slice(&i.to_le_bytes());
         }
+        // __ksymtab: 64 exports with PREL32 offsets, names rising, pointing into a string
+        // table where "jiffies_64" is the tail of "get_jiffies_64" (linker string merging).
+        pad(&mut d);
+        let mut strings = b"get_jiffies_64\0".to_vec();
+        let mut names = vec![(String::from("jiffies_64"), 4usize)];
+        for i in 0..63 {
+            names.push((format!("zexport_{i:02}"), strings.len()));
+            strings.extend_from_slice(format!("zexport_{i:02}\0").as_bytes());
+        }
+        let table = d.len();
+        let strings_at = table + 12 * names.len();
+        let data_at = 0x40usize; // "data" inside the image
+        for (i, (_, off)) in names.iter().enumerate() {
+            let e = table + 12 * i;
+            d.extend_from_slice(&((data_at + 8 * i) as i32 - e as i32).to_le_bytes());
+            d.extend_from_slice(&((strings_at + off) as i32 - (e + 4) as i32).to_le_bytes());
+            d.extend_from_slice(&0i32.to_le_bytes());
+        }
+        d.extend_from_slice(&strings);
         // .rela.dyn: two entries, the second relocating kallsyms_relative_base.
         pad(&mut d);
         for (off, add) in [(link + 0x10, link + 0x40), (link + base_at as u64, base)] {
@@ -550,8 +648,7 @@ mod tests {
             let k = recover(&image(&SYMS, seqs)).unwrap();
             assert_eq!(k.relative_base, 0xffff_8000_0801_0000);
             assert_eq!(k.base_from, "rela");
-            let got: Vec<(u64, char, &str)> = k
-                .symbols
+            let got: Vec<(u64, char, &str)> = k.symbols[..k.from_kallsyms]
                 .iter()
                 .map(|s| (s.addr, s.kind, s.name.as_str()))
                 .collect();
@@ -568,6 +665,31 @@ mod tests {
     }
 
     #[test]
+    fn exported_data_comes_from_ksymtab_with_tail_merged_names() {
+        let k = recover(&image(&SYMS, true)).unwrap();
+        assert_eq!(k.from_kallsyms, 4);
+        assert_eq!(
+            k.symbols.len(),
+            4 + 64,
+            "jiffies_64 and 63 more, none in kallsyms"
+        );
+        let link = 0xffff_8000_0800_0000u64; // the synthetic image's link base (2 MiB below _text)
+        let j = &k.symbols[4];
+        assert_eq!(
+            (j.name.as_str(), j.kind, j.addr),
+            ("jiffies_64", 'D', link + 0x40)
+        );
+        assert_eq!(k.symbols.last().unwrap().addr, link + 0x40 + 8 * 63);
+        let nm = k.to_nm();
+        let marker = nm.find("# __ksymtab").unwrap();
+        assert!(
+            nm[..marker].ends_with(" D jiffies\n"),
+            "kallsyms part first, /proc/kallsyms order"
+        );
+        assert!(nm[marker..].contains("ffff800008000040 D jiffies_64\n"));
+    }
+
+    #[test]
     fn more_than_256_symbols_and_a_long_name_cross_markers() {
         let long = format!("T{}", "x".repeat(200));
         let mut syms: Vec<(u64, String)> = (0..600u64)
@@ -576,7 +698,7 @@ mod tests {
         syms[300].1 = long.clone();
         let refs: Vec<(u64, &str)> = syms.iter().map(|(a, n)| (*a, n.as_str())).collect();
         let k = recover(&image(&refs, true)).unwrap();
-        assert_eq!(k.symbols.len(), 600);
+        assert_eq!(k.from_kallsyms, 600);
         assert_eq!(k.symbols[300].name, long[1..]);
         assert_eq!(k.symbols[599].name, "f599");
         assert_eq!(k.symbols[599].addr, 0xffff_8000_0801_0000 + 4 * 599);
@@ -599,6 +721,9 @@ mod tests {
                     s.kind(),
                     s.is_global(),
                 )
+            })
+            .filter(|g: &(String, u64, u64, object::SymbolKind, bool)| {
+                g.0 != "jiffies_64" && !g.0.starts_with("zexport_")
             })
             .collect();
         got.sort_by_key(|g| g.1);

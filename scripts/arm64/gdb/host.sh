@@ -226,6 +226,10 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 		echo GDBLX if-after\n
 		p/x \$cpsr & 0xc0
 		delete
+		watch *(unsigned long *)&jiffies
+		continue
+		echo GDBLX after-watch\n
+		delete
 		dump binary memory $TEXT1 $TEXT_AT $TEXT_AT+0x100000
 		echo GDBLX detach\n
 		detach
@@ -263,6 +267,11 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 		}
 		console.log(bad);' "$KNM" "$LANE_OUT/logs/gdb-linux-pcs.txt" "$VECTORS" 2>>"$OUT")
 	check_l "100 stepi inside the kernel: none in the vectors or IRQ entry code" "$([ "$NPC" = 100 ] && [ "$IRQPC" = 0 ]; echo $?)" "$NPC steps, $IRQPC in IRQ code"
+	# Time runs on while gdb holds the guest, so the first update after the resume adds every
+	# elapsed tick at once (NO_HZ catch-up): the new value is larger, not old + 1.
+	check_l "watch jiffies (an exported symbol from __ksymtab) fires as the timer ticks" \
+		"$(grep -Eq '^Hardware watchpoint [0-9]+: \*\(unsigned long \*\)&jiffies' "$LLOG" && awk '/^Old value = / { o = $4 } /^New value = / { n = $4 } END { exit !(o != "" && n > o) }' "$LLOG"; echo $?)" \
+		"$(grep -E '^(Old|New) value' "$LLOG" | tr '\n' ' ')"
 	check_l "the guest's own I/F bits are back after the steps" "$([ -n "$(after if-before)" ] && [ "$(after if-before)" = "$(after if-after)" ]; echo $?)" "before $(after if-before) after $(after if-after)"
 	# At the stop the BRK is armed and reads show the guest's bytes; after delete nothing of ours is
 	# recorded, so the read is raw RAM: a BRK left behind would differ.

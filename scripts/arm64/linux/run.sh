@@ -87,7 +87,7 @@ done
 node /lane/ts/dist/cli.js symbols $L/Image -o /tmp/kernel.sym --nm >/tmp/kernel.nm 2>/tmp/sym.err
 src=$?
 grep '^KSYM ' $OUT | awk -v nmfile=/tmp/kernel.nm '
-	BEGIN { while ((getline l < nmfile) > 0) sym[++n] = l }
+	BEGIN { while ((getline l < nmfile) > 0) { if (l ~ /^#/) break; sym[++n] = l } }
 	{ k = $2; line = $3 " " $4 " " $5; if (k > n) next; total++
 	  if (sym[k] == line) ok++; else if (bad++ < 3) print "KSYM-MISMATCH line " k ": kernel \"" line "\" recovered \"" sym[k] "\"" }
 	END { printf "KSYM-COMPARE %d of %d sampled symbols agree (%d recovered)\n", ok, total, n }' >/tmp/ksym.txt

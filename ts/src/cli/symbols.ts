@@ -67,8 +67,10 @@ export async function runSymbols(args: string[], io: CliIo): Promise<number> {
   fs.writeFileSync(dest, rec.elf);
   if (nm) io.stdout.write(rec.symbols.map((s) => `${s.addr.toString(16).padStart(16, '0')} ${s.kind} ${s.name}\n`).join(''));
   const lo = rec.symbols.reduce((m, s) => (s.addr < m ? s.addr : m), rec.symbols[0]?.addr ?? 0n);
+  const exported = rec.symbols.length - rec.fromKallsyms;
   io.stderr.write(
-    `kvm-debug symbols: ${rec.symbols.length} symbols from the kernel's own kallsyms (lowest 0x${lo.toString(16)}), ` +
+    `kvm-debug symbols: ${rec.fromKallsyms} symbols from the kernel's own kallsyms` +
+      `${exported > 0 ? ` and ${exported} exported ones from __ksymtab` : ''} (lowest 0x${lo.toString(16)}), ` +
       `written to ${dest}; in gdb: symbol-file ${dest}\n`,
   );
   return Exit.Ok;
