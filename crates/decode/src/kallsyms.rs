@@ -342,6 +342,7 @@ mod elf {
     pub const SHT_NOBITS: u32 = 8;
     pub const SHF_ALLOC: u64 = 0x2;
     pub const SHF_EXECINSTR: u64 = 0x4;
+    pub const SHF_WRITE: u64 = 0x1;
     pub const STB_LOCAL: u8 = 0;
     pub const STB_GLOBAL: u8 = 1;
     pub const STB_WEAK: u8 = 2;
@@ -385,13 +386,22 @@ impl Kallsyms {
             .filter(|w| w[1].addr > w[0].addr)
             .map(|w| (w[0].addr, w[1].addr))
             .collect();
-        let in_image: Vec<u64> = sorted
-            .iter()
-            .filter(|s| !matches!(s.kind, 'a' | 'A'))
-            .map(|s| s.addr)
-            .collect();
-        let lo = in_image.first().copied().unwrap_or(0);
-        let hi = in_image.last().map_or(0, |a| a + 4);
+        // Text symbols in a NOBITS .text, the others in a NOBITS .data (gdb then calls
+        // `jiffies` a data variable); each section spans its symbols.
+        let is_text = |k: char| matches!(k.to_ascii_lowercase(), 't' | 'w');
+        let span = |text: bool| -> (u64, u64) {
+            let a: Vec<u64> = sorted
+                .iter()
+                .filter(|s| !matches!(s.kind, 'a' | 'A') && is_text(s.kind) == text)
+                .map(|s| s.addr)
+                .collect();
+            (
+                a.first().copied().unwrap_or(0),
+                a.last().map_or(0, |x| x + 8),
+            )
+        };
+        let (lo, hi) = span(true);
+        let (dlo, dhi) = span(false);
 
         let mut strtab = vec![0u8];
         let mut syms: Vec<(bool, [u8; SYM])> = Vec::with_capacity(self.symbols.len());
@@ -413,10 +423,10 @@ impl Kallsyms {
                 'a' => (STT_NOTYPE, 0),
                 _ => (STT_OBJECT, 0),
             };
-            let shndx = if matches!(s.kind, 'a' | 'A') {
-                SHN_ABS
-            } else {
-                1
+            let shndx = match s.kind {
+                'a' | 'A' => SHN_ABS,
+                k if is_text(k) => 1,
+                _ => 2,
             };
             let mut e = [0u8; SYM];
             e[0..4].copy_from_slice(&name.to_le_bytes());
@@ -429,15 +439,15 @@ impl Kallsyms {
         // Locals first: sh_info of .symtab is the index of the first non-local symbol.
         syms.sort_by_key(|(local, _)| !*local);
         let first_global = 1 + syms.iter().take_while(|(local, _)| *local).count() as u32;
-        let shstrtab = b"\0.text\0.symtab\0.strtab\0.shstrtab\0";
-        let (n_text, n_symtab, n_strtab, n_shstrtab) = (1u32, 7u32, 15u32, 23u32);
+        let shstrtab = b"\0.text\0.data\0.symtab\0.strtab\0.shstrtab\0";
+        let (n_text, n_data, n_symtab, n_strtab, n_shstrtab) = (1u32, 7u32, 13u32, 21u32, 29u32);
 
         let symtab_at = elf::EHDR;
         let symtab_len = SYM * (syms.len() + 1);
         let strtab_at = symtab_at + symtab_len;
         let shstrtab_at = strtab_at + strtab.len();
         let shdrs_at = (shstrtab_at + shstrtab.len() + 7) & !7;
-        let mut f = Vec::with_capacity(shdrs_at + 5 * SHDR);
+        let mut f = Vec::with_capacity(shdrs_at + 6 * SHDR);
         // ELF header.
         f.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         f.extend_from_slice(&ET_EXEC.to_le_bytes());
@@ -451,8 +461,8 @@ impl Kallsyms {
         f.extend_from_slice(&0u16.to_le_bytes()); // e_phentsize
         f.extend_from_slice(&0u16.to_le_bytes()); // e_phnum
         f.extend_from_slice(&(SHDR as u16).to_le_bytes());
-        f.extend_from_slice(&5u16.to_le_bytes()); // e_shnum
-        f.extend_from_slice(&4u16.to_le_bytes()); // e_shstrndx
+        f.extend_from_slice(&6u16.to_le_bytes()); // e_shnum
+        f.extend_from_slice(&5u16.to_le_bytes()); // e_shstrndx
                                                   // .symtab, .strtab, .shstrtab.
         f.extend_from_slice(&[0u8; SYM]);
         for (_, e) in &syms {
@@ -497,13 +507,25 @@ impl Kallsyms {
             0,
         );
         shdr(
+            n_data,
+            SHT_NOBITS,
+            SHF_ALLOC | SHF_WRITE,
+            dlo,
+            shdrs_at,
+            dhi - dlo,
+            0,
+            0,
+            8,
+            0,
+        );
+        shdr(
             n_symtab,
             SHT_SYMTAB,
             0,
             0,
             symtab_at,
             symtab_len as u64,
-            3,
+            4,
             first_global,
             8,
             SYM as u64,
