@@ -42,60 +42,42 @@ echo "LANE-GDB-END rc=$rc"
 
 # ---- bench: raw steps, then the CLI again for gdb's stepi and 1 MiB read
 if [ -f "$BENCH_JS" ]; then node "$BENCH_JS" --steps $BENCH_STEPS 2>&1; else echo "BENCH: raw-step: skipped (no $BENCH_JS)"; fi
-# the first listener must be gone before the second binds (the ready test below would see it)
-i=0
-while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
-{ timeout $BENCH_TIMEOUT node "$CLI" run "$BENCH_GUEST" --gdb 127.0.0.1:$GDB_PORT --wait 2>&1; echo "exit status $?"; } | sed 's/^/CLI-BENCH: /' &
-CLIPID=$!
-i=0
-while [ $i -lt 120 ]; do
-	listening $GDB_PORT && break
-	kill -0 $CLIPID 2>/dev/null || break
-	sleep 1; i=$((i + 1))
-done
-echo "LANE-GDB-BENCH-READY"
-wait $CLIPID
-echo "LANE-GDB-BENCH-END rc=$?"
+# One gdb session after the first: wait for the previous listener to go (the ready test would see
+# it), run CMD... under the bench timeout with its output prefixed PREFIX, print LANE-GDB-MARK-READY
+# once it listens (or has ended) and LANE-GDB-MARK-END when it ends. host.sh waits on the markers.
+gdb_session() { # MARK PREFIX CMD...
+	mark=$1 prefix=$2
+	shift 2
+	i=0
+	while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+	{ timeout $BENCH_TIMEOUT "$@" </dev/null 2>&1; echo "exit status $?"; } | sed "s/^/$prefix: /" &
+	CLIPID=$!
+	i=0
+	while [ $i -lt 120 ]; do
+		listening $GDB_PORT && break
+		kill -0 $CLIPID 2>/dev/null || break
+		sleep 1; i=$((i + 1))
+	done
+	echo "LANE-GDB-$mark-READY"
+	wait $CLIPID
+	echo "LANE-GDB-$mark-END rc=$?"
+}
+gdb_session BENCH CLI-BENCH node "$CLI" run "$BENCH_GUEST" --gdb 127.0.0.1:$GDB_PORT --wait
 
 # ---- Linux: the lane's own kernel under `run --kernel --wait`, twice: host.sh debugs it by name
 # (symbols recovered from the same Image) and detaches, then keeps breakpoints armed elsewhere
-# while the kernel's own BRKs fire. Markers LANE-GDB-<MARK>-READY / -END, output prefixed CLI-<MARK>.
+# while the kernel's own BRKs fire. The peer for the bench: QEMU's own gdbstub on the same
+# kernel, KVM and port (host.sh times the same gdb steps against it); -S stops it before the
+# first instruction, like --wait.
+LINUX_APPEND="console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet"
 linux_session() { # MARK
-	i=0
-	while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
-	{ timeout $BENCH_TIMEOUT node "$CLI" run --kernel /lane/linux/Image --initrd /lane/linux/l2.cpio --vcpus 2 --mem 256 \
-		--append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet" --gdb 127.0.0.1:$GDB_PORT --wait </dev/null 2>&1
-		echo "exit status $?"; } | sed "s/^/CLI-$1: /" &
-	CLIPID=$!
-	i=0
-	while [ $i -lt 120 ]; do
-		listening $GDB_PORT && break
-		kill -0 $CLIPID 2>/dev/null || break
-		sleep 1; i=$((i + 1))
-	done
-	echo "LANE-GDB-$1-READY"
-	wait $CLIPID
-	echo "LANE-GDB-$1-END rc=$?"
+	gdb_session "$1" "CLI-$1" node "$CLI" run --kernel /lane/linux/Image --initrd /lane/linux/l2.cpio \
+		--vcpus 2 --mem 256 --append "$LINUX_APPEND" --gdb 127.0.0.1:$GDB_PORT --wait
 }
-# The peer for the bench: QEMU's own gdbstub on the same kernel, KVM and port (host.sh times the
-# same gdb steps against it). -S: stopped before the first instruction, like --wait.
 qemu_session() {
-	i=0
-	while listening $GDB_PORT && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
-	{ timeout $BENCH_TIMEOUT qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host -smp 2 -m 256 \
+	gdb_session QEMU QEMU qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host -smp 2 -m 256 \
 		-nographic -nodefaults -serial stdio -no-reboot -kernel /lane/linux/Image -initrd /lane/linux/l2.cpio \
-		-append "console=ttyAMA0 rdinit=/init panic=-1 nokaslr quiet" -gdb tcp:127.0.0.1:$GDB_PORT -S </dev/null 2>&1
-		echo "exit status $?"; } | sed "s/^/QEMU: /" &
-	CLIPID=$!
-	i=0
-	while [ $i -lt 120 ]; do
-		listening $GDB_PORT && break
-		kill -0 $CLIPID 2>/dev/null || break
-		sleep 1; i=$((i + 1))
-	done
-	echo "LANE-GDB-QEMU-READY"
-	wait $CLIPID
-	echo "LANE-GDB-QEMU-END rc=$?"
+		-append "$LINUX_APPEND" -gdb tcp:127.0.0.1:$GDB_PORT -S
 }
 if [ -f /lane/linux/Image ]; then
 	linux_session LINUX
