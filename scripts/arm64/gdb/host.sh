@@ -13,6 +13,10 @@ OUT="$LANE_OUT/logs/gdb.log"
 ELF="$LANE_OUT/guests/demo.elf"
 SYMS="$LANE_OUT/guests/demo.sym.json"
 : >"$OUT"
+# The settings every gdb session here starts with (`-x` or `source` it): no pager or prompts,
+# a timeout that survives a slow TCG host, and the target's architecture before connecting.
+GDB_SETUP="$LANE_OUT/logs/gdb-setup.gdb"
+printf '%s\n' 'set pagination off' 'set confirm off' 'set remotetimeout 60' 'set architecture aarch64' >"$GDB_SETUP"
 say() { echo "$*" | tee -a "$OUT"; }
 wait_for() { # pattern seconds
 	local i=0
@@ -36,8 +40,7 @@ SQUARE=$(sym square); ADD=$(sym add); RESULT=$(sym result)
 
 # One gdb session: every command of the issue, against the guest on real KVM/arm64.
 timeout 300 gdb-multiarch -nx -batch \
-	-ex 'set pagination off' -ex 'set confirm off' -ex 'set remotetimeout 60' \
-	-ex 'set architecture aarch64' -ex "file $ELF" \
+	-x "$GDB_SETUP" -ex "file $ELF" \
 	-ex "target remote 127.0.0.1:$PORT" \
 	-ex 'break square' \
 	-ex 'continue' \
@@ -107,10 +110,7 @@ rm -f "$DUMP"
 if wait_for LANE-GDB-BENCH-READY 300; then
 	# A command file: gdb -ex cannot hold a while loop. `shell date` stamps the host clock.
 	cat >"$CMDS" <<-EOF
-		set pagination off
-		set confirm off
-		set remotetimeout 60
-		set architecture aarch64
+		source $GDB_SETUP
 		target remote 127.0.0.1:$PORT
 		echo GDBBENCH packet-probe\n
 		set debug remote 1
@@ -181,10 +181,7 @@ OPENAT=$(ksym do_sys_openat2); START=$(ksym start_kernel); VECTORS=$(ksym vector
 TEXT_AT=$(printf '0x%x' $((OPENAT & ~0xfffff)))
 if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 	cat >"$LCMDS" <<-EOF
-		set pagination off
-		set confirm off
-		set remotetimeout 60
-		set architecture aarch64
+		source $GDB_SETUP
 		symbol-file $KSYM
 		shell date +%s%N
 		target remote 127.0.0.1:$PORT
@@ -283,8 +280,7 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 	# own BRKs (kprobe, uprobe, brk #0x77) firing meanwhile: handed back, never a stop.
 	L2LOG="$LANE_OUT/logs/gdb-linux2.log"
 	if wait_for LANE-GDB-LINUX2-READY 600; then
-		timeout 600 gdb-multiarch -nx -batch -ex 'set pagination off' -ex 'set confirm off' -ex 'set remotetimeout 60' \
-			-ex 'set architecture aarch64' -ex "symbol-file $KSYM" -ex "target remote 127.0.0.1:$PORT" \
+		timeout 600 gdb-multiarch -nx -batch -x "$GDB_SETUP" -ex "symbol-file $KSYM" -ex "target remote 127.0.0.1:$PORT" \
 			-ex 'hbreak start_kernel' -ex 'continue' -ex 'delete' \
 			-ex 'break __arm64_sys_swapon' -ex 'break __arm64_sys_kexec_load' \
 			-ex 'echo GDBLX2 continue\n' -ex 'continue' -ex 'echo GDBLX2 end\n' >"$L2LOG" 2>&1
@@ -311,10 +307,7 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 	QLOG="$LANE_OUT/logs/gdb-qemu.log"
 	if wait_for 'LANE-GDB-QEMU-READY$' 600; then
 		cat >"$LCMDS.qemu" <<-EOF
-			set pagination off
-			set confirm off
-			set remotetimeout 60
-			set architecture aarch64
+			source $GDB_SETUP
 			symbol-file $KSYM
 			shell date +%s%N
 			target remote 127.0.0.1:$PORT
