@@ -18,6 +18,19 @@ SYMS="$LANE_OUT/guests/demo.sym.json"
 GDB_SETUP="$LANE_OUT/logs/gdb-setup.gdb"
 printf '%s\n' 'set pagination off' 'set confirm off' 'set remotetimeout 60' 'set architecture aarch64' >"$GDB_SETUP"
 say() { echo "$*" | tee -a "$OUT"; }
+# The timed 100 stepi both Linux sessions run (ours and QEMU's), so the two figures measure the
+# same commands: a host-clock stamp either side, the pc after each step for the IRQ-path check.
+GDB_STEPI100="$LANE_OUT/logs/gdb-stepi100.gdb"
+cat >"$GDB_STEPI100" <<'EOF'
+set $i = 0
+shell date +%s%N
+while $i < 100
+  stepi
+  printf "GDBPC %lx\n", $pc
+  set $i = $i + 1
+end
+shell date +%s%N
+EOF
 wait_for() { # pattern seconds
 	local i=0
 	while [ $i -lt $(($2 * 5)) ]; do
@@ -212,14 +225,7 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 		dump binary memory $TEXT0 $TEXT_AT $TEXT_AT+0x100000
 		echo GDBLX if-before\n
 		p/x \$cpsr & 0xc0
-		set \$i = 0
-		shell date +%s%N
-		while \$i < 100
-		  stepi
-		  printf "GDBPC %lx\n", \$pc
-		  set \$i = \$i + 1
-		end
-		shell date +%s%N
+		source $GDB_STEPI100
 		echo GDBLX if-after\n
 		p/x \$cpsr & 0xc0
 		delete
@@ -324,14 +330,7 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 			shell date +%s%N
 			continue
 			shell date +%s%N
-			set \$i = 0
-			shell date +%s%N
-			while \$i < 100
-			  stepi
-			  printf "GDBPC %lx\n", \$pc
-			  set \$i = \$i + 1
-			end
-			shell date +%s%N
+			source $GDB_STEPI100
 			delete
 			detach
 		EOF
