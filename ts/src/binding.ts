@@ -62,6 +62,8 @@ export interface DecodeApi {
   kallsymsElf(image: Uint8Array): Uint8Array;
   /** The same as `nm` text ("address type name" per line). */
   kallsymsNm(image: Uint8Array): string;
+  /** Where a running kernel's KASLR slide is read, as JSON; throws ERR_NO_KASLR_ANCHOR. */
+  kaslrAnchor(image: Uint8Array): string;
 }
 
 /** Function names every backend must export; a backend lacking one fails to load. */
@@ -81,6 +83,7 @@ export const REQUIRED_FUNCTIONS: readonly (keyof DecodeApi)[] = [
   'walkStage1',
   'kallsymsElf',
   'kallsymsNm',
+  'kaslrAnchor',
 ];
 
 /** A loaded backend and why it was chosen. */

@@ -422,3 +422,23 @@ export function recoverKernelSymbols(
   const fromKallsyms = cut < 0 ? symbols.length : parseNm(text.slice(0, cut + 1)).length;
   return { symbols, fromKallsyms, elf: backend.api.kallsymsElf(image) };
 }
+
+/**
+ * Where a running arm64 kernel reports its KASLR slide, found in its `Image`
+ * (crates/decode/src/kaslr.rs): the quad at the load address + `kimageVaddr` reads 0
+ * until the kernel has relocated itself (before start_kernel), then `link` + the slide.
+ */
+export interface KaslrAnchor {
+  /** The link address of `_text`, the Image's first byte. */
+  link: bigint;
+  /** The file offset of `kimage_vaddr`. */
+  kimageVaddr: bigint;
+  /** The Image relocates itself; a fixed one never slides. */
+  relocatable: boolean;
+}
+
+/** The Image's KASLR anchor, on either backend; throws ERR_NO_KASLR_ANCHOR saying what was missing. */
+export function kaslrAnchor(image: Uint8Array, backend: Backend = defaultBackend()): KaslrAnchor {
+  const raw = JSON.parse(backend.api.kaslrAnchor(image)) as { link: string; kimageVaddr: string; relocatable: boolean };
+  return { link: BigInt(raw.link), kimageVaddr: BigInt(raw.kimageVaddr), relocatable: raw.relocatable };
+}

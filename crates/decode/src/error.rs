@@ -61,6 +61,11 @@ pub enum Error {
         /// What was missing.
         why: String,
     },
+    /// No `kimage_vaddr` (where the KASLR slide is read) was found in the image.
+    NoKaslrAnchor {
+        /// What was missing.
+        why: String,
+    },
     /// A stage-1 walk failed; its code is the walker's (`ERR_WALK_*`).
     Walk(crate::walk::WalkError),
     /// An exception cannot be taken to EL1 from this PSTATE (EL2/EL3, or an
@@ -100,6 +105,7 @@ impl Error {
             Error::HwDebug { .. } => "ERR_HW_DEBUG",
             Error::Walk(w) => w.code(),
             Error::NoKallsyms { .. } => "ERR_NO_KALLSYMS",
+            Error::NoKaslrAnchor { .. } => "ERR_NO_KASLR_ANCHOR",
         }
     }
 }
@@ -133,6 +139,12 @@ impl fmt::Display for Error {
             Error::BadValue { text, why } => write!(f, "bad value {text:?}: {why}"),
             Error::Walk(w) => write!(f, "cannot translate VA {:#x}: {w}", w.va),
             Error::NoKallsyms { why } => write!(f, "no kernel symbols recovered: {why}"),
+            Error::NoKaslrAnchor { why } => {
+                write!(
+                    f,
+                    "cannot tell where the kernel reports its KASLR slide: {why}"
+                )
+            }
             Error::ExceptionSource { pstate } => write!(
                 f,
                 "PSTATE {pstate:#x} is not at EL0 or EL1 in AArch64, nor AArch32 User mode: \

@@ -6,6 +6,7 @@
 //! * [`patch`]: patch plans for inserting and removing software breakpoints.
 //! * [`exception`]: exception-entry arithmetic (vector offsets, SPSR, PSTATE).
 //! * [`kallsyms`]: the kernel's symbol table recovered from an arm64 `Image`.
+//! * [`kaslr`]: where a running kernel's KASLR slide is read, found in its `Image`.
 //! * [`walk`]: the stage-1 EL1&0 page-table walker over any [`walk::PhysRead`]
 //!   (guest RAM on KVM, or a page-table dump on any OS).
 //!
@@ -20,6 +21,7 @@ pub mod exception;
 pub mod field;
 pub mod insn;
 pub mod kallsyms;
+pub mod kaslr;
 pub mod patch;
 pub mod walk;
 

@@ -149,6 +149,15 @@ macro_rules! decode_functions {
             Ok(decode::kallsyms::recover(&image).map_err(to_js)?.to_nm())
         }
 
+        /// Where a running kernel's KASLR slide is read (`decode::kaslr`), found in its
+        /// arm64 `Image`, as JSON: `link` (the link address of `_text`), `kimageVaddr`
+        /// (the file offset of `kimage_vaddr`) and `relocatable`. ERR_NO_KASLR_ANCHOR
+        /// says what was missing.
+        #[$attr(js_name = "kaslrAnchor")]
+        pub fn kaslr_anchor(image: $($bytes)*) -> Result<String, $($err)*> {
+            Ok(decode::kaslr::anchor(&image).map_err(to_js)?.to_json())
+        }
+
         /// Walks stage-1 EL1&0 page tables in a memory dump (`dump` at guest-physical
         /// `baseHi:baseLo`) for `vaHi:vaLo`, with `regs` = [SCTLR_EL1, TCR_EL1,
         /// TTBR0_EL1, TTBR1_EL1]; returns the translation as JSON

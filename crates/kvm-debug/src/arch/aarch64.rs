@@ -88,6 +88,9 @@ pub const REG_FAR_EL1: u64 = sys_reg(3, 0, 6, 0, 0);
 pub const REG_MAIR_EL1: u64 = sys_reg(3, 0, 10, 2, 0);
 /// VBAR_EL1: Arm ARM D24.2.192, (3, 0, 12, 0, 0).
 pub const REG_VBAR_EL1: u64 = sys_reg(3, 0, 12, 0, 0);
+/// ID_AA64ISAR0_EL1: Arm ARM, its register description, (3, 0, 0, 6, 0); its RNDR field (bits 63:60)
+/// says whether the guest has FEAT_RNG, which seeds KASLR without a kaslr-seed.
+pub const REG_ID_AA64ISAR0_EL1: u64 = sys_reg(3, 0, 0, 6, 0);
 /// MPIDR_EL1: Arm ARM D24.2.118, (3, 0, 0, 0, 5); KVM derives it from the vCPU index.
 pub const REG_MPIDR_EL1: u64 = sys_reg(3, 0, 0, 0, 5);
 /// MPIDR_EL1 affinity fields Aff3 (39:32) and Aff2..Aff0 (23:0): a cpu node's `reg`.
@@ -148,6 +151,7 @@ const NAMED: &[(&str, Reg)] = &[
     ("ttbr0_el1", r64(REG_TTBR0_EL1)),
     ("ttbr1_el1", r64(REG_TTBR1_EL1)),
     ("mair_el1", r64(REG_MAIR_EL1)),
+    ("id_aa64isar0_el1", r64(REG_ID_AA64ISAR0_EL1)),
     (
         "fpsr",
         Reg {
@@ -345,6 +349,8 @@ mod tests {
     fn sysreg_ids_follow_arm64_sys_reg() {
         // ARM64_SYS_REG(3,0,12,0,0) as in QEMU's kvm64.c for VBAR_EL1.
         assert_eq!(REG_VBAR_EL1, 0x6030_0000_0013_c600);
+        // ARM64_SYS_REG(3,0,0,6,0), as Linux's arch/arm64/include/asm/sysreg.h SYS_ID_AA64ISAR0_EL1.
+        assert_eq!(REG_ID_AA64ISAR0_EL1, 0x6030_0000_0013_c030);
         assert_eq!(REG_ESR_EL1, 0x6030_0000_0013_c290);
         assert_eq!(REG_SCTLR_EL1, 0x6030_0000_0013_c080);
         assert_eq!(REG_TCR_EL1, 0x6030_0000_0013_c102);
