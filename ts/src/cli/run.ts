@@ -21,9 +21,11 @@
  * guest fault; 2 for bad usage or a bad image; 130/143 after SIGINT/SIGTERM.
  */
 import * as fs from 'fs';
+import { kaslrAnchor } from '../decode';
 import { codedError, messageOf } from '../errors';
 import { DEFAULT_HOST, listen, type GdbListener } from '../gdb/tcp';
 import type { GdbServer, SessionEnd } from '../gdb/server';
+import { KernelSlide, kaslrSeedSource, slideAdvice } from '../kaslr';
 import type { DebugMode } from '../policy';
 import { Session, type SessionStop } from '../session';
 import { elfProblem, isElf } from '../vmm/elf';
@@ -46,7 +48,9 @@ const USAGE = `usage: kvm-debug run <image> [options]
   --initrd FILE        the initramfs for --kernel
   --append "ARGS"      the kernel command line (default: ${DEFAULT_APPEND})
   --dtb-out FILE       write the generated device tree there (check it with dtc -I dtb FILE)
-  --kaslr-seed N       put a kaslr-seed in the device tree (default none: KASLR stays off)
+  --kaslr-seed N       put a kaslr-seed in the device tree (default none: KASLR stays off
+                       unless the CPU has RNDR); the slide is reported once the kernel
+                       has relocated itself, and gdb gets it through qOffsets
   --gdb HOST:PORT      serve the GDB remote protocol over TCP (default host ${DEFAULT_HOST})
   --gdb-unix PATH      serve it on a Unix socket instead
   --allow-remote       allow --gdb on a non-loopback address (the protocol has no authentication)
@@ -308,6 +312,9 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
     return fail(messageOf(e), Exit.Failure);
   }
   let detachConsole = (): void => undefined;
+  // A kernel's KASLR slide once known (ts/src/kaslr.ts); undefined for other guests.
+  let kernelSlide: (() => bigint | undefined) | undefined;
+  let stopSlideWatch = (): void => undefined;
   try {
     if (o.kernel) {
       const boot = vm.bootLinux({
@@ -318,11 +325,23 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
       });
       if (o.dtbOut !== undefined) fs.writeFileSync(o.dtbOut, boot.dtb);
       const rd = boot.initrdStart === undefined ? 'no initrd' : `initrd 0x${boot.initrdStart.toString(16)}-0x${(boot.initrdEnd ?? 0n).toString(16)}`;
+      const seed = kaslrSeedSource(o.kaslrSeed !== undefined, vm.getReg(0, 'id_aa64isar0_el1'));
       say(
         `Linux board: vGIC${boot.gic}, ${o.vcpus} vCPU(s), ${o.memMib} MiB; kernel at 0x${boot.kernel.toString(16)}, ${rd}, ` +
           `device tree at 0x${boot.dtbAddr.toString(16)}${o.dtbOut !== undefined ? ` (written to ${o.dtbOut})` : ''}` +
-          `${o.kaslrSeed === undefined ? '; KASLR off (no kaslr-seed)' : '; kaslr-seed given: the kernel will randomize its base'}`,
+          `${seed === undefined ? '; KASLR off (no kaslr-seed, no RNDR)' : `; KASLR seeded by ${seed}: the slide is reported once the kernel has relocated itself`}`,
       );
+      if (seed === undefined) {
+        kernelSlide = () => 0n;
+      } else {
+        try {
+          const slide = new KernelSlide(kaslrAnchor(bytes), boot.kernel, (pa, len) => vm.readPhys(pa, len));
+          kernelSlide = () => slide.read();
+          stopSlideWatch = slide.watch((s) => say(slideAdvice(s)));
+        } catch (e) {
+          say(`the KASLR slide cannot be reported: ${messageOf(e)}`);
+        }
+      }
       detachConsole = attachConsole(io.stdin, {
         input: (b) => vm.consoleInput(b),
         quit: () => session.kill('quit from the console (Ctrl-A x)', 0),
@@ -348,7 +367,12 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
       listener = await listen(session.target, {
         ...(o.gdbUnix !== undefined ? { path: o.gdbUnix } : { host: o.gdb?.host ?? DEFAULT_HOST, port: o.gdb?.port ?? 0 }),
         allowRemote: o.allowRemote,
-        server: { table: session.table, control: session, log: (m) => say(`gdb: ${m}`) },
+        server: {
+          table: session.table,
+          control: session,
+          log: (m) => say(`gdb: ${m}`),
+          ...(kernelSlide ? { kernelSlide } : {}),
+        },
       });
     } catch (e) {
       await session.close();
@@ -416,6 +440,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
     return result.code;
   } finally {
     detachConsole();
+    stopSlideWatch();
     deps.signals.off('SIGINT', onSignal);
     deps.signals.off('SIGTERM', onSignal);
     if (listener) {

@@ -18,8 +18,9 @@ import { Exit, type CliIo, type Command } from './command';
 const USAGE = `usage: kvm-debug symbols <Image|vmlinux> [-o FILE] [--nm]
   -o FILE   write the symbol file (default: <input>.sym); in gdb: symbol-file FILE
   --nm      print the symbols as nm text ("address type name"), as /proc/kallsyms
-The addresses are the kernel's link addresses: KASLR must be off (no kaslr-seed,
-which kvm-debug run --kernel does not give unless asked, or nokaslr).
+The addresses are the kernel's link addresses. Under KASLR (run --kernel --kaslr-seed)
+run prints the slide; load with symbol-file FILE -o SLIDE, or attach gdb after it is
+known and qOffsets slides the file gdb already has.
 `;
 
 /** ELF magic (System V ABI e_ident[EI_MAG0..3]). */

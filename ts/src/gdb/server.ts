@@ -23,6 +23,7 @@
 import { EventEmitter } from 'events';
 import { BreakpointTable, type RemoveAllReport } from '../breakpoints';
 import { messageOf } from '../errors';
+import { slideAdvice } from '../kaslr';
 import type { PolicyCapabilities } from '../policy';
 import type { DebugTarget, ResumeAction, StopEvent } from '../target';
 import { baseCommands } from './commands/base';
@@ -89,6 +90,11 @@ export interface GdbServerOptions {
   decoder?: EsrDecoder | null;
   /** Diagnostics sink (invalid frames, removal conflicts). */
   log?: (message: string) => void;
+  /**
+   * The guest kernel's KASLR slide once known (ts/src/kaslr.ts), for `qOffsets`,
+   * `monitor kaslr` and a note at the first stop after it is known. Absent: not a kernel.
+   */
+  kernelSlide?: () => bigint | undefined;
 }
 
 /** How a session ended. */
@@ -131,6 +137,7 @@ export class GdbServer extends EventEmitter {
   private holdPromise: Promise<void> | undefined;
   private readonly queued: Buffer[] = [];
   private ended = false;
+  private slideAnnounced = false;
 
   constructor(
     readonly target: DebugTarget,
@@ -164,6 +171,7 @@ export class GdbServer extends EventEmitter {
       noAck: false,
       notes: [],
       unannounced: [],
+      kernelSlide: options.kernelSlide,
       supportedFeatures(): string[] {
         const out = [`PacketSize=${maxPacket.toString(16)}`];
         for (const cmd of commands.values()) {
@@ -353,6 +361,15 @@ export class GdbServer extends EventEmitter {
     }
   }
 
+  /** Once, at the first stop where the kernel's slide is known and not 0: tell gdb's user. */
+  private announceSlide(): void {
+    if (this.slideAnnounced || !this.ctx.kernelSlide) return;
+    const slide = this.ctx.kernelSlide();
+    if (slide === undefined) return;
+    this.slideAnnounced = true;
+    if (slide !== 0n) this.ctx.unannounced.push(slideAdvice(slide));
+  }
+
   private onStop(ev: StopEvent): Buffer[] {
     const out: Buffer[] = [];
     this.ctx.lastStop = ev;
@@ -361,6 +378,7 @@ export class GdbServer extends EventEmitter {
     if (this.ended) return out; // the client is gone: nobody to tell
     // Console output before the stop reply (gdb docs "Stop Reply Packets", `O`): what the
     // breakpoint policy decided since the last stop, then what explains this stop.
+    this.announceSlide();
     const notes = this.ctx.unannounced.splice(0).map((n) => `kvm-debug: ${n}\n`);
     const note = stopConsoleNote(ev);
     if (note !== undefined) notes.push(note);

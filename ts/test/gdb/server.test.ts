@@ -288,6 +288,28 @@ describe('queries', () => {
     expect(c.req('qXfer:memory-map:read::0,100')).toBe('');
     expect(c.req('qOffsets')).toBe('Text=0;Data=0;Bss=0');
   });
+
+  test('qOffsets gives the kernel\'s KASLR slide once known, 0 before', () => {
+    let slide: bigint | undefined;
+    const c = new MemClient(new FakeTarget(), { kernelSlide: () => slide });
+    expect(c.req('qOffsets')).toBe('Text=0;Data=0;Bss=0');
+    slide = 0x1e0_0000n;
+    expect(c.req('qOffsets')).toBe('Text=1e00000;Data=1e00000;Bss=1e00000');
+  });
+
+  test('the first stop after the slide is known says it on gdb\'s console, once; a slide of 0 is not news', async () => {
+    const consoleOf = (ps: string[]): string[] => ps.filter((p) => p.startsWith('O')).map((p) => Buffer.from(p.slice(1), 'hex').toString());
+    let slide: bigint | undefined;
+    const t = new FakeTarget();
+    t.program(RAM_BASE, [INSN.ADD_X0_1, INSN.ADD_X0_1, INSN.ADD_X0_1]);
+    const c = new MemClient(t, { kernelSlide: () => slide });
+    expect(consoleOf(await c.resume('s'))).toEqual([]);
+    slide = 0x1e0_0000n;
+    expect(consoleOf(await c.resume('s'))).toEqual(['kvm-debug: KASLR slide 0x1e00000; in gdb: symbol-file kernel.sym -o 0x1e00000\n']);
+    expect(consoleOf(await c.resume('s'))).toEqual([]);
+    const z = new MemClient(new FakeTarget(), { kernelSlide: () => 0n });
+    expect(consoleOf(await z.resume('s'))).toEqual([]);
+  });
 });
 
 describe('monitor', () => {
@@ -326,6 +348,15 @@ describe('monitor', () => {
     const out = mon(c, 'esr 0xf2000123');
     expect(out.trimEnd()).toBe(want.trimEnd());
     expect(out).toMatch(/BRK/);
+  });
+
+  test('kaslr: not a kernel, not known yet, then the slide with the symbol-file command', () => {
+    expect(mon(setup().c, 'kaslr')).toBe('not a kernel guest: no KASLR slide\n');
+    let slide: bigint | undefined;
+    const c = new MemClient(new FakeTarget(), { kernelSlide: () => slide });
+    expect(mon(c, 'kaslr')).toMatch(/^KASLR slide not known yet: the kernel has not relocated itself/);
+    slide = 0x2a0_0000n;
+    expect(mon(c, 'kaslr')).toBe('KASLR slide 0x2a00000; in gdb: symbol-file kernel.sym -o 0x2a00000\n');
   });
 
   test('unknown monitor commands print help; bad hex is an error', () => {

@@ -80,6 +80,8 @@ export interface ServerContext {
   notes: string[];
   /** Notes not yet shown on gdb's console: the next stop reply is preceded by them. */
   unannounced: string[];
+  /** The guest kernel's KASLR slide once known, when the guest is a kernel. */
+  readonly kernelSlide: (() => bigint | undefined) | undefined;
   /** qSupported features of the enabled command table. */
   supportedFeatures(): string[];
 }

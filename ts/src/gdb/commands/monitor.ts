@@ -4,10 +4,12 @@
  *   monitor caps             capability summary, and why debugging is off if it is
  *   monitor esr [value]      decode the last syndrome, or the value given
  *   monitor breakpoints      the BreakpointTable, with policy notes
+ *   monitor kaslr            the kernel's KASLR slide, and how to load symbols at it
  *   monitor help
  */
 
 import { decodeText, parseValue, summary } from '../../decode';
+import { slideAdvice } from '../../kaslr';
 import { fromHex } from '../packet';
 import { Errno, errorReply, ok, type Command, type EsrDecoder, type ServerContext } from './common';
 
@@ -64,7 +66,14 @@ function breakpoints(ctx: ServerContext): string {
   return out.join('\n') + '\n';
 }
 
-const HELP = 'monitor commands: caps | esr [value] | breakpoints | help\n';
+function kaslr(ctx: ServerContext): string {
+  if (!ctx.kernelSlide) return 'not a kernel guest: no KASLR slide\n';
+  const slide = ctx.kernelSlide();
+  if (slide === undefined) return 'KASLR slide not known yet: the kernel has not relocated itself (it does before start_kernel)\n';
+  return `${slideAdvice(slide)}\n`;
+}
+
+const HELP = 'monitor commands: caps | esr [value] | breakpoints | kaslr | help\n';
 
 /** Run a monitor command line; the text to print. */
 export function runMonitor(line: string, ctx: ServerContext): string {
@@ -77,6 +86,8 @@ export function runMonitor(line: string, ctx: ServerContext): string {
       return esr(arg, ctx);
     case 'breakpoints':
       return breakpoints(ctx);
+    case 'kaslr':
+      return kaslr(ctx);
     case 'help':
     case '':
       return HELP;

@@ -47,7 +47,17 @@ const noAck: Command = {
   },
 };
 
-const offsets: Command = { name: 'qOffsets', handle: () => ok('Text=0;Data=0;Bss=0') };
+/**
+ * Section offsets gdb adds to the symbol file it has when it connects: the kernel's KASLR
+ * slide once the kernel has relocated itself (before that, and for other guests, 0).
+ */
+const offsets: Command = {
+  name: 'qOffsets',
+  handle: (_args, ctx) => {
+    const s = (ctx.kernelSlide?.() ?? 0n).toString(16);
+    return ok(`Text=${s};Data=${s};Bss=${s}`);
+  },
+};
 
 const symbol: Command = { name: 'qSymbol', handle: () => ok() };
 
