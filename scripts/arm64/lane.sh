@@ -67,6 +67,21 @@ if ! skip build; then
 fi
 skip initramfs || step "initramfs" "$HERE/initramfs.sh"
 
+# ---- host side: symbol and KASLR-anchor recovery on the lane's real Image, both backends
+# (ts/test/lane/kernel-image.lane.ts; plain jest does not match *.lane.ts). Counted below.
+IMG_PASS=0; IMG_FAIL=0
+image_tests() {
+	local json="$LANE_OUT/logs/image-jest.json"
+	mkdir -p "$LANE_OUT/logs"
+	rm -f "$json"
+	(cd "$HERE/../.." && KVM_DEBUG_LANE_IMAGE="$(ls "$(kernel_dir)"/boot/vmlinuz-* | head -1)" \
+		npx --no-install jest --ci --testMatch '**/*.lane.ts' --json --outputFile="$json") || true
+	read -r IMG_PASS IMG_FAIL < <(node -e '
+		try { const r = require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests + r.numRuntimeErrorTestSuites + (r.numTotalTests ? 0 : 1)) }
+		catch (e) { console.log(0, 1) }' "$json")
+}
+if want linux; then step "host: the lane's Image (jest)" image_tests; fi
+
 # ---- boot
 mkdir -p "$LANE_OUT/logs"
 LOG="$LANE_OUT/logs/console-$(date +%Y%m%d-%H%M%S).log"
@@ -135,12 +150,14 @@ want node && w_node=1
 want gdb && w_gdb=1
 want linux && w_linux=1
 read -r PASSED FAILED < <(parse $w_rust $w_node $w_gdb "$NBINS" $w_linux)
+PASSED=$((PASSED + IMG_PASS)); FAILED=$((FAILED + IMG_FAIL))
 
 echo
 echo "##### lane summary"
 sed -E 's/^\[guest +[0-9.]+\] //' "$LOG" | sed -n '/^LANE-BENCH-BEGIN/,/^LANE-BENCH-END/p; /^BENCH:/p' |
 	grep -v '^LANE-BENCH' | sed 's/^/  /' || true
 grep -h '^BENCH:' "$GDB_LOG" 2>/dev/null | sed 's/^/  /' || true # gdb/host.sh: gdb-stepi, gdb-read-1MiB
+want linux && echo "  host image tests (ts/test/lane): $IMG_PASS passed, $IMG_FAIL failed"
 printf '  %s\n' "${LANE_TIMES[@]}"
 printf '  %-40s %7.1f s\n' "total" "$(echo "$(now) - $T_ALL" | bc)"
 echo "  console log: $LOG"

@@ -11,6 +11,12 @@ echo "L2-CPUS $(grep -c '^processor' /proc/cpuinfo) online=$(cat /sys/devices/sy
 echo "L2-GIC $(grep -m1 -oE 'GIC(v[23])?' /proc/interrupts)"
 echo "L2-TIMER $(grep -m1 -E 'arch_timer' /proc/interrupts | awk '{print $2 + $3}')"
 echo "L2-UART $(grep -m1 -E 'uart-pl011|pl011' /proc/interrupts | awk '{print $2 + $3}')"
+# l2.kaslr (linux/run.sh's KASLR boot): where the kernel really is, for the slide run reports.
+if grep -qw l2.kaslr /proc/cmdline; then
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo "L2-KASLR $(grep -m1 ' T start_kernel$' /proc/kallsyms)"
+	poweroff -f
+fi
 
 # The guest's own BRKs: a kprobe (BRK #0x004), a uprobe on busybox (BRK #0x005) and a static
 # program's brk #0x77. Each must reach the guest, debugger or not (counts compared by the lane).

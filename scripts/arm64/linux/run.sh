@@ -97,6 +97,19 @@ total=$(awk '/^KSYM-COMPARE/ { print $4 }' /tmp/ksym.txt)
 [ "$src" = 0 ] && [ "${total:-0}" -ge 1000 ] && [ "$ok" = "$total" ]
 check "recovered symbols agree with /proc/kallsyms (>= 1000 sampled)" $? "$(tail -n 1 /tmp/ksym.txt)"
 
+# KASLR: with a kaslr-seed (and without nokaslr) the kernel slides itself; run must report
+# the slide, and the recovered start_kernel plus that slide must be where the kernel says it is.
+timeout $l2t node /lane/ts/dist/cli.js run --kernel $L/Image --initrd $L/l2.cpio --vcpus 2 --mem 256 \
+	--kaslr-seed 0x5eed0fca5ef00d --append "console=ttyAMA0 rdinit=/init panic=-1 quiet l2.kaslr" </dev/null >/tmp/kaslr.log 2>&1
+r=$?
+slide=$(grep -m1 -o 'KASLR slide 0x[0-9a-f]*' /tmp/kaslr.log | awk '{print $3}')
+real=$(grep -m1 '^L2-KASLR ' /tmp/kaslr.log | tr -d '\015' | awk '{print $2}')
+linked=$(awk '$3 == "start_kernel" { print $1; exit }' /tmp/kernel.nm)
+echo "LINUX-KASLR rc=$r slide=${slide:-none} start_kernel: kernel ${real:-?}, recovered ${linked:-?}"
+[ "$r" = 0 ] && [ -n "$slide" ] && [ -n "$real" ] && [ -n "$linked" ] && [ "$slide" != 0x0 ] &&
+	[ "$(node -e 'console.log((BigInt("0x" + process.argv[1]) + BigInt(process.argv[2])).toString(16))' "$linked" "$slide")" = "$real" ]
+check "KASLR: run reports the slide, and start_kernel + slide is where the kernel is" $? "$(grep -m2 -E 'KASLR|L2-KASLR' /tmp/kaslr.log | tr '\n' ' ')"
+
 # The peer: the same kernel and initramfs under Debian's own arm64 QEMU on the same KVM.
 if [ -x /usr/bin/qemu-system-aarch64 ]; then
 	q0=$(up)
