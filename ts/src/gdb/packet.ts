@@ -32,8 +32,12 @@ export const ACK = 0x2b; // '+'
 export const NACK = 0x2d; // '-'
 /** The interrupt byte (Ctrl-C) sent outside packets. */
 export const INTERRUPT = 0x03;
-/** Default cap on a packet's raw payload, in bytes (advertised as PacketSize). */
-export const DEFAULT_MAX_PACKET = 0x4000;
+/**
+ * Default cap on a packet's raw payload, in bytes (advertised as PacketSize). gdb 13
+ * sizes its `m` requests from it: 64 KiB of memory per `m` here (0x4000 gave 8 KiB),
+ * so a 1 MiB dump is 16 round trips instead of 128.
+ */
+export const DEFAULT_MAX_PACKET = 0x20000;
 
 /** Why a frame is invalid. */
 export type InvalidReason = 'checksum' | 'too-long' | 'bad-rle' | 'truncated';
@@ -52,11 +56,11 @@ export type FrameResult =
   | { status: 'invalid'; consumed: number; reason: InvalidReason; detail: string }
   | { status: 'packet'; consumed: number; payload: Buffer };
 
-/** Modulo-256 checksum of bytes. */
+/** Modulo-256 checksum of bytes (an indexed loop: no iterator, no per-byte masking). */
 export function checksum(bytes: Uint8Array): number {
   let sum = 0;
-  for (const b of bytes) sum = (sum + b) & 0xff;
-  return sum;
+  for (let i = 0; i < bytes.length; i++) sum += bytes[i] as number;
+  return sum & 0xff;
 }
 
 function hexVal(c: number): number {
@@ -103,21 +107,52 @@ export function unescape(data: Buffer): Buffer {
   return out.subarray(0, n);
 }
 
-/** Escape `$ # } *` for output (binary replies). */
-export function escape(data: Buffer): Buffer {
-  const out: number[] = [];
-  for (const c of data) {
-    if (c === PACKET_START || c === PACKET_END || c === ESCAPE || c === RLE) out.push(ESCAPE, c ^ ESCAPE_XOR);
-    else out.push(c);
+/** The bytes a payload must escape on output (gdb docs "Binary Data"). */
+const MUST_ESCAPE = [PACKET_START, PACKET_END, ESCAPE, RLE] as const;
+
+/** How many bytes of `data` must be escaped; found with Buffer.indexOf (memchr), not per byte in JS. */
+function escapeCount(data: Buffer): number {
+  let n = 0;
+  for (const b of MUST_ESCAPE) {
+    for (let i = data.indexOf(b); i >= 0; i = data.indexOf(b, i + 1)) n++;
   }
-  return Buffer.from(out);
+  return n;
 }
 
-/** Frame a payload: `$` + escaped payload + `#` + checksum. */
+/**
+ * Escape `$ # } *` for output. Hex and text payloads hold none of them, and come back
+ * as they are; binary ones are copied once into a Buffer of the final size.
+ */
+export function escape(data: Buffer): Buffer {
+  const extra = escapeCount(data);
+  if (extra === 0) return data;
+  const out = Buffer.allocUnsafe(data.length + extra);
+  let n = 0;
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i] as number;
+    if (c === PACKET_START || c === PACKET_END || c === ESCAPE || c === RLE) {
+      out[n++] = ESCAPE;
+      out[n++] = c ^ ESCAPE_XOR;
+    } else {
+      out[n++] = c;
+    }
+  }
+  return out;
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Frame a payload: `$` + escaped payload + `#` + checksum, built in one Buffer. */
 export function encodePacket(payload: Buffer | string): Buffer {
   const body = escape(typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload);
-  const sum = checksum(body).toString(16).padStart(2, '0');
-  return Buffer.concat([Buffer.from([PACKET_START]), body, Buffer.from(`#${sum}`, 'latin1')]);
+  const sum = checksum(body);
+  const out = Buffer.allocUnsafe(body.length + 4);
+  out[0] = PACKET_START;
+  body.copy(out, 1);
+  out[body.length + 1] = PACKET_END;
+  out[body.length + 2] = HEX_DIGITS[sum >> 4] as number;
+  out[body.length + 3] = HEX_DIGITS[sum & 0xf] as number;
+  return out;
 }
 
 /**

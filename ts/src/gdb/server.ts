@@ -78,7 +78,7 @@ export interface RunControl {
 
 /** Options of a server. */
 export interface GdbServerOptions {
-  /** Largest raw packet accepted and advertised as PacketSize. Default 0x4000. */
+  /** Largest raw packet accepted and advertised as PacketSize. Default DEFAULT_MAX_PACKET (0x20000). */
   maxPacket?: number;
   /** Capabilities for the breakpoint policy; default: the target's capabilities(). */
   capabilities?: PolicyCapabilities;

@@ -64,6 +64,21 @@ describe('framing', () => {
     expect(evs).toEqual([{ type: 'packet', payload: Buffer.concat([b('X40000000,7:'), data]) }]);
   });
 
+  test('every byte value, repeated and adjacent, frames and decodes back; the checksum is the sum mod 256', () => {
+    const data = Buffer.alloc(4096);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 8)) & 0xff;
+    data.fill(0x7d, 100, 110); // a run of escapes
+    const framed = encodePacket(data);
+    const body = framed.subarray(1, framed.length - 3);
+    let sum = 0;
+    for (const c of body) sum += c;
+    expect(framed.subarray(framed.length - 3).toString('latin1')).toBe(`#${(sum & 0xff).toString(16).padStart(2, '0')}`);
+    expect(new PacketDecoder(1 << 16).push(framed)).toEqual([{ type: 'packet', payload: data }]);
+    // Nothing to escape: the payload goes out as it is.
+    const hex = Buffer.from(data.toString('hex'), 'latin1');
+    expect(escape(hex)).toBe(hex);
+  });
+
   test('run-length encoding is expanded: c*n repeats c n-29 times', () => {
     expect(expandRle(b('0* '))?.toString()).toBe('0000'); // ' ' = 32 -> 3 more
     expect(expandRle(b('a*"b'))?.toString()).toBe('aaaaaab'); // '"' = 34 -> 5 more

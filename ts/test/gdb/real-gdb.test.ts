@@ -4,7 +4,10 @@
  * against the real client before the KVM path exists.
  */
 import { execFile } from 'child_process';
+import * as fs from 'fs';
 import { existsSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type { AddressInfo } from 'net';
 import { REG_SYS0 } from '../../src/gdb/aarch64';
 import { listen, type GdbListener } from '../../src/gdb/tcp';
@@ -102,5 +105,27 @@ describe('real gdb-multiarch against the fake target', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(ends).toEqual(['detach']);
     expect(t.detached).toBe(true);
+  }, 90_000);
+
+  test('gdb 13 reads 64 KiB per m at the default PacketSize, and the dump is the memory', async () => {
+    if (!existsSync(GDB)) throw new Error(`${GDB} is not installed: run scripts/setup.sh (apt-get install gdb-multiarch)`);
+    const t = new FakeTarget();
+    for (let i = 0; i < t.ram.length; i += 4) t.ram.writeUInt32LE((i * 2654435761) >>> 0, i);
+    listener = await listen(t, { port: 0 });
+    const { port } = listener.address() as AddressInfo;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-debug-gdb-')), 'dump.bin');
+    const { out, code } = await runGdb([
+      'set architecture aarch64',
+      `target remote 127.0.0.1:${port}`,
+      'set debug remote 1',
+      `dump binary memory ${file} 0x${RAM_BASE.toString(16)} 0x${(RAM_BASE + 0x10000n).toString(16)}`,
+      'set debug remote 0',
+      'detach',
+    ]);
+    const ctx = `gdb output:\n${out.slice(-2000)}`;
+    expect([ctx, code]).toEqual([ctx, 0]);
+    const sizes = [...out.matchAll(/Sending packet: \$m[0-9a-f]+,([0-9a-f]+)#/g)].map((m) => parseInt(m[1] as string, 16));
+    expect(sizes).toEqual([0x10000]);
+    expect(fs.readFileSync(file).equals(t.ram.subarray(0, 0x10000))).toBe(true);
   }, 90_000);
 });

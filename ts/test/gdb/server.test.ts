@@ -46,7 +46,7 @@ describe('dispatch', () => {
     const feats = c.req('qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386').split(';');
     expect(feats).toEqual(
       expect.arrayContaining([
-        'PacketSize=4000',
+        'PacketSize=20000',
         'binary-upload+',
         'qXfer:features:read+',
         'swbreak+',
