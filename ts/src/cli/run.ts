@@ -21,9 +21,9 @@
  * guest fault; 2 for bad usage or a bad image; 130/143 after SIGINT/SIGTERM.
  */
 import * as fs from 'fs';
-import { kaslrAnchor } from '../decode';
 import { codedError, messageOf } from '../errors';
-import { DEFAULT_HOST, listen, type GdbListener } from '../gdb/tcp';
+import { DEFAULT_HOST } from '../gdb/address';
+import type { GdbListener } from '../gdb/tcp';
 import type { GdbServer, SessionEnd } from '../gdb/server';
 import { KernelSlide, kaslrSeedSource, slideAdvice } from '../kaslr';
 import type { DebugMode } from '../policy';
@@ -335,6 +335,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
         kernelSlide = () => 0n;
       } else {
         try {
+          const { kaslrAnchor } = await import('../decode');
           const slide = new KernelSlide(kaslrAnchor(bytes), boot.kernel, (pa, len) => vm.readPhys(pa, len));
           kernelSlide = () => slide.read();
           stopSlideWatch = slide.watch((s) => say(slideAdvice(s)));
@@ -364,6 +365,8 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
   if (o.gdb || o.gdbUnix !== undefined) {
     const where = o.gdbUnix ?? `${o.gdb?.host}:${o.gdb?.port}`;
     try {
+      // Loaded only here: a run without a debugger starts its guest sooner.
+      const { listen } = await import('../gdb/tcp');
       listener = await listen(session.target, {
         ...(o.gdbUnix !== undefined ? { path: o.gdbUnix } : { host: o.gdb?.host ?? DEFAULT_HOST, port: o.gdb?.port ?? 0 }),
         allowRemote: o.allowRemote,

@@ -8,12 +8,10 @@
 import { EventEmitter } from 'events';
 import * as net from 'net';
 import type { DebugTarget } from '../target';
+import { DEFAULT_HOST, LOOPBACK } from './address';
 import { GdbServer, type GdbServerOptions, type SessionEnd } from './server';
 
-/** Loopback host names that need no `allowRemote`. */
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-/** Default TCP host. */
-export const DEFAULT_HOST = '127.0.0.1';
+export { DEFAULT_HOST } from './address';
 /** What a second client reads before it is closed. */
 export const BUSY_MESSAGE = 'kvm-debug: another debugger is already connected; one client at a time\n';
 
