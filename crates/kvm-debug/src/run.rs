@@ -363,6 +363,7 @@ impl Shared {
             st.pending_mmio = false;
             let raw = st.hw.run()?;
             slot.kicker.set_immediate_exit(0);
+            self.board_coalesced(st)?;
             match raw {
                 RawExit::Interrupted => {
                     st.known = Known::default();

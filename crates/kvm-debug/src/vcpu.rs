@@ -167,6 +167,24 @@ mod aarch64_impl {
             })
         }
 
+        /// Maps the VM's coalesced-MMIO ring through this vCPU's fd
+        /// (KVM_CAP_COALESCED_MMIO; Documentation/virt/kvm/api.rst, KVM_REGISTER_COALESCED_MMIO).
+        pub fn map_coalesced_ring(&mut self) -> Result<()> {
+            self.fd
+                .map_coalesced_mmio_ring()
+                .map_err(|e| Error::ioctl("mmap of the coalesced MMIO ring", e.errno(), ""))
+        }
+
+        /// The oldest store in the coalesced-MMIO ring, taken off it: (address,
+        /// value of its `len` bytes, little-endian); None when the ring is empty.
+        pub fn take_coalesced(&mut self) -> Option<(u64, u64)> {
+            let e = self.fd.coalesced_mmio_read().ok()??;
+            let n = (e.len as usize).min(8);
+            let mut b = [0u8; 8];
+            b[..n].copy_from_slice(&e.data[..n]);
+            Some((e.phys_addr, u64::from_le_bytes(b)))
+        }
+
         /// Fills the data of a pending MMIO load (little-endian).
         pub fn set_mmio_read_data(&mut self, data: u64) {
             let run = self.fd.get_kvm_run();
@@ -254,6 +272,12 @@ impl HwVcpu {
         match *self {}
     }
     pub fn set_mmio_read_data(&mut self, _data: u64) {
+        match *self {}
+    }
+    pub fn map_coalesced_ring(&mut self) -> Result<()> {
+        match *self {}
+    }
+    pub fn take_coalesced(&mut self) -> Option<(u64, u64)> {
         match *self {}
     }
     pub fn run(&mut self) -> Result<RawExit> {

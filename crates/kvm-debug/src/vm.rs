@@ -244,12 +244,25 @@ impl Vm {
                     ..MemoryMap::VIRT
                 };
                 let (gic, gic_fd) = crate::board::gic::create(&vm_fd, &map, cfg.vcpus as usize)?;
+                // The ring is mapped through every vCPU before the zone exists: a store
+                // must never land in a ring that some vCPU cannot drain.
+                let coalesced_dr = vcpus.iter_mut().all(|s| {
+                    s.state
+                        .get_mut()
+                        .is_ok_and(|st| st.hw.map_coalesced_ring().is_ok())
+                }) && vm_fd
+                    .register_coalesced_mmio(
+                        kvm_ioctls::IoEventAddress::Mmio(map.uart + crate::board::pl011::DR),
+                        crate::board::pl011::DR_BYTES,
+                    )
+                    .is_ok();
                 Some(Board {
                     map,
                     gic,
                     gic_fd,
                     console_fd: b.console_fd,
                     uart: Mutex::new(Default::default()),
+                    coalesced_dr,
                 })
             }
         };
@@ -818,6 +831,18 @@ impl Shared {
 
     /// Serves an MMIO exit on the board's devices, on the vCPU thread: true
     /// when it was theirs (a load's value is given to KVM for the next KVM_RUN).
+    /// Serves the UART stores KVM queued without an exit (board with coalesced
+    /// MMIO): called after every exit, before the exit itself is served.
+    pub(crate) fn board_coalesced(&self, st: &mut VcpuState) -> Result<()> {
+        let Some(board) = self.board.as_ref().filter(|b| b.coalesced_dr) else {
+            return Ok(());
+        };
+        if let Some(level) = board.coalesced_stores(|| st.hw.take_coalesced()) {
+            self.set_irq_line(board.uart_irq_line(), level)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn board_mmio(
         &self,
         st: &mut VcpuState,

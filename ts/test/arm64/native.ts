@@ -22,6 +22,7 @@ export interface NativeVm {
   setReg(vcpu: number, name: string, value: bigint): void;
   readPhys(gpa: bigint, len: number): Buffer;
   writePhys(gpa: bigint, bytes: Uint8Array): void;
+  setMmioReadData(vcpu: number, data: bigint): void;
   readVirt?(vcpu: number, va: bigint, len: number): Buffer;
   translate?(vcpu: number, va: bigint): { pa: bigint };
   insertSwBreakpoint(gpa: bigint): void;

@@ -8,6 +8,8 @@ use std::collections::VecDeque;
 
 /// UARTDR, data (DDI 0183G 3.3.1).
 pub const DR: u64 = 0x000;
+/// UARTDR's width: Linux stores to it 16 or 32 bits at a time, both inside.
+pub const DR_BYTES: u32 = 4;
 /// UARTRSR/UARTECR, receive status / error clear (3.3.2).
 pub const RSR: u64 = 0x004;
 /// UARTFR, flags (3.3.3).
