@@ -120,7 +120,8 @@ if [ -x /usr/bin/qemu-system-aarch64 ]; then
 	boot_qemu=$(until_init /tmp/qemu-console.log $qpid $q0)
 	wait $qpid
 	grep -q '^L2-DONE' /tmp/qemu-console.log || { echo "QEMU peer did not reach L2-DONE:"; tail -n 5 /tmp/qemu-console.log; }
-	echo "BENCH: boot-to-init: kvm-debug $boot_ours s, QEMU $boot_qemu s (ratio $(echo "$boot_ours $boot_qemu" | awk '$2 > 0 {printf "%.2f", $1 / $2}'); target <= 1.0), process start to the L2 /init line, same Image and initramfs"
+	qinit_at=$(grep -m1 -o 'L2-INIT-START uptime=[0-9.]*' /tmp/qemu-console.log | cut -d= -f2)
+	echo "BENCH: boot-to-init: kvm-debug $boot_ours s, QEMU $boot_qemu s (ratio $(echo "$boot_ours $boot_qemu" | awk '$2 > 0 {printf "%.2f", $1 / $2}'); target <= 1.0), process start to the L2 /init line, same Image and initramfs; of which the kernel's own uptime at /init: kvm-debug ${init_at:-?} s, QEMU ${qinit_at:-?} s"
 else
 	echo "BENCH: boot-to-init: kvm-debug $boot_ours s (no QEMU peer in this initramfs)"
 fi
