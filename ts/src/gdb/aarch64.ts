@@ -55,7 +55,7 @@ export const REG_FPCR = REG_FPSR + 1;
 /** Regnum of the first system register. */
 export const REG_SYS0 = REG_FPCR + 1;
 
-/** The EL1 system registers of org.kvm-debug.aarch64.sys, in regnum order (issue 3 list). */
+/** The EL1 system registers of org.kvm-debug.aarch64.sys, in regnum order (issue 3 list, then ID_AA64ISAR0_EL1). */
 export const SYSTEM_REGISTERS = [
   'SP_EL0',
   'SP_EL1',
@@ -69,6 +69,8 @@ export const SYSTEM_REGISTERS = [
   'TTBR0_EL1',
   'TTBR1_EL1',
   'MAIR_EL1',
+  // Read-only: the instruction-set features (RNDR, atomics, ...); ts/src/kaslr.ts reads it too.
+  'ID_AA64ISAR0_EL1',
 ] as const;
 
 function buildRegisters(): RegisterDef[] {

@@ -61,7 +61,7 @@ describe('target.xml', () => {
     expect(fromXml.map((r) => r.regnum)).toEqual(AARCH64_REGISTERS.map((_, i) => i));
     expect(fromXml).toEqual(AARCH64_REGISTERS.map((r) => ({ name: r.name, bitsize: r.bitsize, regnum: r.regnum })));
     expect([REG_SP, REG_PC, REG_CPSR, REG_V0, REG_FPSR, REG_FPCR, REG_SYS0]).toEqual([31, 32, 33, 34, 66, 67, 68]);
-    expect(G_PACKET_BYTES).toBe(31 * 8 + 8 + 8 + 4 + 32 * 16 + 4 + 4 + 12 * 8);
+    expect(G_PACKET_BYTES).toBe(31 * 8 + 8 + 8 + 4 + 32 * 16 + 4 + 4 + 13 * 8);
   });
 
   test('features: gdb core and fpu names, and one extra system-register feature', () => {

@@ -368,7 +368,7 @@ mod tests {
     #[test]
     fn every_listed_name_resolves_to_a_distinct_id() {
         let names = reg_names();
-        assert_eq!(names.len(), 31 + 15 + 32 + 2);
+        assert_eq!(names.len(), 31 + 16 + 32 + 2);
         let mut ids: Vec<u64> = names.iter().map(|n| reg_by_name(n).unwrap().id).collect();
         ids.sort();
         ids.dedup();
