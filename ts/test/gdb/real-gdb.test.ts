@@ -128,4 +128,33 @@ describe('real gdb-multiarch against the fake target', () => {
     expect(sizes).toEqual([0x10000]);
     expect(fs.readFileSync(file).equals(t.ram.subarray(0, 0x10000))).toBe(true);
   }, 90_000);
+
+  test('a stepi with a breakpoint armed elsewhere: the packets gdb 13 sends, one thread list among them', async () => {
+    if (!existsSync(GDB)) throw new Error(`${GDB} is not installed: run scripts/setup.sh (apt-get install gdb-multiarch)`);
+    const t = new FakeTarget({ vcpus: 2 });
+    t.program(RAM_BASE, [INSN.NOP, INSN.NOP, INSN.NOP, INSN.NOP, INSN.NOP, INSN.B_BACK2]);
+    listener = await listen(t, { port: 0 });
+    const { port } = listener.address() as AddressInfo;
+    const { out, code } = await runGdb([
+      'set architecture aarch64',
+      `target remote 127.0.0.1:${port}`,
+      'break *0x40000014',
+      'set debug remote 1',
+      'stepi',
+      'stepi',
+      'set debug remote 0',
+      'info threads',
+      'detach',
+    ]);
+    const ctx = `gdb output:\n${out.slice(-3000)}`;
+    expect([ctx, code]).toEqual([ctx, 0]);
+    const sent = [...out.matchAll(/Sending packet: \$([^#]*)#/g)].map((m) => m[1] as string);
+    const steps = sent.slice(sent.findIndex((p) => p.startsWith('Z0')));
+    console.log(`packets for two stepi (${steps.length}): ${steps.join(' ')}`);
+    expect(steps.filter((p) => /^q[fs]ThreadInfo/.test(p))).toEqual([]);
+    expect(steps.filter((p) => p.startsWith('qXfer:threads:read'))).toHaveLength(2);
+    expect(steps.filter((p) => p.startsWith('vCont;s'))).toHaveLength(2);
+    expect(out).toMatch(/^\*? +1 +Thread 1 "?[^\n]*vCPU 0/m);
+    expect(out).toMatch(/^ +2 +Thread 2 [^\n]*vCPU 1/m);
+  }, 90_000);
 });

@@ -49,13 +49,14 @@ describe('dispatch', () => {
         'PacketSize=20000',
         'binary-upload+',
         'qXfer:features:read+',
+        'qXfer:threads:read+',
         'swbreak+',
         'hwbreak+',
         'vContSupported+',
         'QStartNoAckMode+',
       ]),
     );
-    expect(feats).toHaveLength(7);
+    expect(feats).toHaveLength(8);
     const off = new MemClient(new FakeTarget({ caps: { debugEnabled: false } }));
     expect(off.req('qSupported').split(';')).not.toContain('swbreak+');
     expect(new MemClient(new FakeTarget(), { maxPacket: 0x800 }).req('qSupported')).toMatch(/^PacketSize=800;/);
@@ -267,6 +268,15 @@ describe('threads', () => {
     expect(c.req('Hx1')).toBe('E16');
     expect(c.req('Hc-1')).toBe('OK');
     expect(c.req('qC')).toBe('QC03');
+  });
+
+  test('qXfer:threads:read gives every vCPU in one document, in windows', () => {
+    const { c } = setup(2);
+    const doc = '<?xml version="1.0"?>\n<threads><thread id="01" core="0">vCPU 0</thread><thread id="02" core="1">vCPU 1</thread></threads>\n';
+    expect(c.req('qXfer:threads:read::0,1000')).toBe(`l${doc}`);
+    expect(c.req('qXfer:threads:read::0,10')).toBe(`m${doc.slice(0, 0x10)}`);
+    expect(c.req('qXfer:threads:read::10,1000')).toBe(`l${doc.slice(0x10)}`);
+    expect(c.req('qXfer:threads:read:x:0,10')).toBe('E02');
   });
 });
 

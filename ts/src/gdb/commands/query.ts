@@ -1,10 +1,11 @@
 /**
- * General queries: qSupported, qXfer:features:read, QStartNoAckMode, qOffsets, qSymbol.
+ * General queries: qSupported, qXfer:features:read, qXfer:threads:read, QStartNoAckMode,
+ * qOffsets, qSymbol.
  */
 
 import { TARGET_XML } from '../aarch64';
 import { parseHexInt } from '../packet';
-import { Errno, errorReply, ok, UNSUPPORTED, type Command, type Reply, type ServerContext } from './common';
+import { Errno, errorReply, ok, threadId, UNSUPPORTED, type Command, type Reply, type ServerContext } from './common';
 
 const supported: Command = {
   name: 'qSupported',
@@ -24,15 +25,29 @@ export function xferWindow(doc: Buffer, text: string, ctx: ServerContext): Reply
   return ok(Buffer.concat([Buffer.from(last ? 'l' : 'm'), chunk]));
 }
 
+/**
+ * The thread list in one document (gdb docs "Thread List Format"): gdb reads it with one
+ * `qXfer:threads:read` after every stop instead of `qfThreadInfo` + `qsThreadInfo`.
+ */
+export function threadsXml(vcpuCount: number): string {
+  const rows: string[] = [];
+  for (let v = 0; v < vcpuCount; v++) rows.push(`<thread id="${threadId(v)}" core="${v}">vCPU ${v}</thread>`);
+  return `<?xml version="1.0"?>\n<threads>${rows.join('')}</threads>\n`;
+}
+
 const xfer: Command = {
   name: 'qXfer',
-  features: ['qXfer:features:read+'],
+  features: ['qXfer:features:read+', 'qXfer:threads:read+'],
   handle: (args, ctx) => {
-    // args: ':features:read:target.xml:offset,length'
-    const m = /^:features:read:([^:]+):(.*)$/.exec(args.toString('latin1'));
+    // args: ':features:read:target.xml:offset,length' or ':threads:read::offset,length'
+    const m = /^:(features|threads):read:([^:]*):(.*)$/.exec(args.toString('latin1'));
     if (!m) return UNSUPPORTED;
-    if (m[1] !== 'target.xml') return errorReply(Errno.ENOENT);
-    return xferWindow(Buffer.from(TARGET_XML, 'utf8'), m[2] ?? '', ctx);
+    if (m[1] === 'threads') {
+      if (m[2] !== '') return errorReply(Errno.ENOENT);
+      return xferWindow(Buffer.from(threadsXml(ctx.target.vcpuCount()), 'utf8'), m[3] ?? '', ctx);
+    }
+    if (m[2] !== 'target.xml') return errorReply(Errno.ENOENT);
+    return xferWindow(Buffer.from(TARGET_XML, 'utf8'), m[3] ?? '', ctx);
   },
 };
 
