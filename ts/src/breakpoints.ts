@@ -149,6 +149,10 @@ export class BreakpointTable {
   /** Add a reference; the first one installs it on the target. Throws a coded error on refusal. */
   insert(req: InsertRequest): InsertResult {
     const length = req.length ?? A64_INSN_BYTES;
+    if (!isWatchKind(req.kind) && req.addr % BigInt(A64_INSN_BYTES) !== 0n) {
+      // A BRK across two instructions would corrupt both (A64 instructions are 4-byte aligned).
+      throw codedError(ErrorCode.Misaligned, `address 0x${req.addr.toString(16)} is not 4-byte aligned, as an A64 breakpoint requires`);
+    }
     const k = key(req.kind, req.addr, length);
     const existing = this.entries.get(k);
     if (existing) {

@@ -45,6 +45,8 @@ export const ErrorCode = {
   NotWritable: 'ERR_NOT_WRITABLE',
   /** A watchpoint length the debug registers cannot cover. */
   BadLength: 'ERR_BAD_LENGTH',
+  /** A code breakpoint not on an instruction boundary (core: ERR_MISALIGNED). */
+  Misaligned: 'ERR_MISALIGNED',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -30,6 +30,22 @@ describe('BreakpointTable', () => {
     expect(table.list().map((e) => e.requested)).toEqual(['hw']);
   });
 
+  test('a code breakpoint off an instruction boundary is refused before the target sees it', () => {
+    const { t, table } = setup();
+    for (const kind of ['sw', 'hw'] as const) {
+      let err: unknown;
+      try {
+        table.insert({ kind, addr: RAM_BASE + 2n });
+      } catch (e) {
+        err = e;
+      }
+      expect((err as { code?: string }).code).toBe('ERR_MISALIGNED');
+      expect((err as Error).message).toBe('address 0x40000002 is not 4-byte aligned, as an A64 breakpoint requires');
+    }
+    expect(insertsOf(t)).toBe(0);
+    expect(table.list()).toEqual([]);
+  });
+
   test('watchpoints are keyed by length too; the target refuses past its slots and the table records nothing', () => {
     const { t, table } = setup();
     table.insert({ kind: 'watch-write', addr: RAM_BASE + 0x800n, length: 8 });

@@ -40,7 +40,7 @@ export const INTERRUPT = 0x03;
 export const DEFAULT_MAX_PACKET = 0x20000;
 
 /** Why a frame is invalid. */
-export type InvalidReason = 'checksum' | 'too-long' | 'bad-rle' | 'truncated';
+export type InvalidReason = 'checksum' | 'too-long' | 'bad-rle' | 'bad-escape' | 'truncated';
 
 /** One decoded input event. */
 export type InputEvent =
@@ -89,20 +89,21 @@ export function expandRle(raw: Buffer): Buffer | undefined {
   return Buffer.from(out);
 }
 
-/** Undo `}` escapes. A trailing lone `}` is kept as is. */
-export function unescape(data: Buffer): Buffer {
+/** Undo `}` escapes; undefined when the data ends in a lone `}` (an escape of nothing). */
+export function unescape(data: Buffer): Buffer | undefined {
   if (data.indexOf(ESCAPE) < 0) return data;
   const out = Buffer.alloc(data.length);
   let n = 0;
   for (let i = 0; i < data.length; i++) {
     const c = data[i] as number;
-    const next = data[i + 1];
-    if (c === ESCAPE && next !== undefined) {
-      out[n++] = next ^ ESCAPE_XOR;
-      i++;
-    } else {
+    if (c !== ESCAPE) {
       out[n++] = c;
+      continue;
     }
+    const next = data[i + 1];
+    if (next === undefined) return undefined;
+    out[n++] = next ^ ESCAPE_XOR;
+    i++;
   }
   return out.subarray(0, n);
 }
@@ -186,7 +187,9 @@ export function decodeFrame(buf: Buffer, maxPacket: number): FrameResult {
   }
   const expanded = expandRle(raw);
   if (!expanded) return { status: 'invalid', consumed, reason: 'bad-rle', detail: 'run-length marker without a byte to repeat' };
-  return { status: 'packet', consumed, payload: unescape(expanded) };
+  const payload = unescape(expanded);
+  if (!payload) return { status: 'invalid', consumed, reason: 'bad-escape', detail: 'the data ends in an escape character with nothing to escape' };
+  return { status: 'packet', consumed, payload };
 }
 
 /** Incremental decoder over a byte stream. */

@@ -132,7 +132,8 @@ export class GdbServer extends EventEmitter {
   private readonly commands = new Map<string, Command>();
   private readonly ctx: ServerContext;
   private readonly log: (message: string) => void;
-  private lastSent: Buffer | undefined;
+  /** The last reply sent and not yet acknowledged with `+`: what a `-` asks for again. */
+  private unacked: Buffer | undefined;
   private runningPromise: Promise<void> | undefined;
   private holdPromise: Promise<void> | undefined;
   private readonly queued: Buffer[] = [];
@@ -246,9 +247,12 @@ export class GdbServer extends EventEmitter {
   private onInput(ev: InputEvent, out: Buffer[]): void {
     switch (ev.type) {
       case 'ack':
+        this.unacked = undefined;
         return;
       case 'nack':
-        if (this.lastSent && !this.ctx.noAck) out.push(this.lastSent);
+        // Only a reply still unacknowledged is sent again: a stray `-` after a `+` must not
+        // put the client one reply behind (gdb docs "Packet Acknowledgment").
+        if (this.unacked && !this.ctx.noAck) out.push(this.unacked);
         return;
       case 'interrupt':
         if (this.running) this.control.interrupt();
@@ -280,7 +284,7 @@ export class GdbServer extends EventEmitter {
   private send(reply: Reply, out: Buffer[]): void {
     if (reply.kind !== 'reply') return;
     const framed = encodePacket(reply.data);
-    this.lastSent = framed;
+    this.unacked = framed;
     out.push(framed);
   }
 

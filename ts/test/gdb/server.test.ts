@@ -16,6 +16,8 @@ const le64 = (v: bigint): string => {
 /** A stop reply without its expedited `<regnum>:<value>;` fields (tested on their own below). */
 const bare = (r: string): string => r.replace(/(?<=;|^T[0-9a-f]{2})[0-9a-f]{2}:[0-9a-f]+;/g, '');
 const bareAll = (rs: string[]): string[] => rs.map(bare);
+/** Frame a payload as it is, with no escaping (a hostile client's bytes). */
+const encodeRaw = (p: string): string => `$${p}#${checksum(Buffer.from(p, 'latin1')).toString(16).padStart(2, '0')}`;
 
 function setup(vcpus = 1, opts: ConstructorParameters<typeof MemClient>[1] = {}): { t: FakeTarget; c: MemClient } {
   const t = new FakeTarget({ vcpus });
@@ -81,6 +83,29 @@ describe('acks', () => {
     expect(c.nacks).toBe(1);
     expect(c.req('qC')).toBe('QC01');
     expect(c.raw('-')).toEqual(['QC01']);
+  });
+
+  test('a `-` resends only a reply still unacknowledged: a stray one after `+` changes nothing', () => {
+    const { c } = setup();
+    expect(c.req('qC')).toBe('QC01');
+    expect(c.raw('+')).toEqual([]);
+    expect(c.raw('-')).toEqual([]);
+    // The client stays in step: the next request gets its own reply.
+    expect(c.req('qAttached')).toBe('1');
+    expect(c.raw('-')).toEqual(['1']);
+    expect(c.raw('+-')).toEqual([]);
+  });
+
+  test('data ending in a lone escape is an invalid packet: nacked, nothing written', () => {
+    const { t, c } = setup();
+    const before = Buffer.from(t.ram);
+    expect(c.raw(encodeRaw('X40000000,1:}'))).toEqual([]);
+    expect(c.nacks).toBe(1);
+    expect(t.ram.equals(before)).toBe(true);
+    // Without acks there is no retransmission: the client gets an error instead.
+    expect(c.req('QStartNoAckMode')).toBe('OK');
+    expect(c.raw(encodeRaw('X40000000,1:}'))).toEqual(['E16']);
+    expect(t.ram.equals(before)).toBe(true);
   });
 
   test('over-long packets get an error reply, not a crash', () => {
@@ -240,6 +265,15 @@ describe('breakpoints', () => {
     expect(c.req('z1,40000004,4')).toBe('OK');
     expect(c.req('Z1,40000004,4')).toBe('OK');
     expect((await c.resume('s')).filter((p) => p.startsWith('O'))).toEqual([]);
+  });
+
+  test('a code breakpoint off an instruction boundary is refused where Z is parsed', () => {
+    const { t, c } = setup();
+    expect(c.req('Z0,40000002,4')).toBe('E16');
+    expect(c.req('Z1,40000006,4')).toBe('E16');
+    expect(t.sw.size + t.hw.length).toBe(0);
+    // Watchpoints have no such rule.
+    expect(c.req('Z2,40000802,2')).toBe('OK');
   });
 
   test('a breakpoint on an address the guest already patched is refused', () => {

@@ -30,6 +30,8 @@ export function parseZ(text: string): ZRequest | undefined {
   if (!kind || addr === undefined || addr >= 1n << 64n || length === undefined) return undefined;
   // Code breakpoints cover one A64 instruction (gdb's aarch64 breakpoint kind is 4).
   if ((kind === 'sw' || kind === 'hw') && length !== A64_INSN_BYTES) return undefined;
+  // ... on an instruction boundary (the table checks again, for callers other than this parser).
+  if ((kind === 'sw' || kind === 'hw') && addr % BigInt(A64_INSN_BYTES) !== 0n) return undefined;
   if (length === 0) return undefined;
   return { kind, addr, length };
 }
