@@ -1,6 +1,7 @@
 import { AARCH64_REGISTERS, G_PACKET_BYTES, REG_CPSR, REG_PC, REG_SP, REG_SYS0, REG_V0 } from '../../src/gdb/aarch64';
 import { checksum } from '../../src/gdb/packet';
 import { commandName } from '../../src/gdb/server';
+import { keepNote, MAX_NOTES, type ServerContext } from '../../src/gdb/commands/common';
 import { defaultEsrDecoder } from '../../src/gdb/commands/monitor';
 import { decodeText, summary } from '../../src/decode';
 import { FakeTarget, INSN, HIGH_VA, MMIO_BASE, PSCI_SYSTEM_OFF, RAM_BASE } from './fake-target';
@@ -265,6 +266,15 @@ describe('breakpoints', () => {
     expect(c.req('z1,40000004,4')).toBe('OK');
     expect(c.req('Z1,40000004,4')).toBe('OK');
     expect((await c.resume('s')).filter((p) => p.startsWith('O'))).toEqual([]);
+  });
+
+  test('notes are kept newest-last and bounded: a flood of refused Z packets does not grow the server', () => {
+    const ctx = { notes: [] as string[], unannounced: [] as string[] } as unknown as ServerContext;
+    for (let i = 0; i < 1000; i++) keepNote(ctx, `n${i}`, i % 2 === 0);
+    expect(ctx.notes).toHaveLength(MAX_NOTES);
+    expect(ctx.notes[MAX_NOTES - 1]).toBe('n999');
+    expect(ctx.unannounced).toHaveLength(MAX_NOTES);
+    expect(ctx.unannounced[MAX_NOTES - 1]).toBe('n998');
   });
 
   test('a code breakpoint off an instruction boundary is refused where Z is parsed', () => {

@@ -10,7 +10,7 @@
 import { A64_INSN_BYTES } from '../../policy';
 import { BREAKPOINT_KINDS, type BreakpointKind } from '../../target';
 import { parseHexBig, parseHexInt } from '../packet';
-import { Errno, errnoFor, errorReply, ok, type Command, type Reply, type ServerContext } from './common';
+import { Errno, errnoFor, errorReply, keepNote, ok, type Command, type Reply, type ServerContext } from './common';
 
 interface ZRequest {
   kind: BreakpointKind;
@@ -41,13 +41,10 @@ function insert(args: Buffer, ctx: ServerContext): Reply {
   if (!z) return errorReply(Errno.EINVAL);
   try {
     const r = ctx.table.insert({ kind: z.kind, addr: z.addr, length: z.length, vcpu: ctx.generalVcpu });
-    if (r.note !== undefined) {
-      ctx.notes.push(r.note);
-      ctx.unannounced.push(r.note);
-    }
+    if (r.note !== undefined) keepNote(ctx, r.note, true);
     return ok();
   } catch (e) {
-    if (e instanceof Error) ctx.notes.push(e.message);
+    if (e instanceof Error) keepNote(ctx, e.message);
     return errorReply(errnoFor(e));
   }
 }
@@ -58,7 +55,7 @@ function remove(args: Buffer, ctx: ServerContext): Reply {
   try {
     return ctx.table.remove(z.kind, z.addr, z.length) ? ok() : errorReply(Errno.ENOENT);
   } catch (e) {
-    if (e instanceof Error) ctx.notes.push(e.message);
+    if (e instanceof Error) keepNote(ctx, e.message);
     return errorReply(errnoFor(e));
   }
 }

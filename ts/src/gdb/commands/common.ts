@@ -76,7 +76,7 @@ export interface ServerContext {
   lastStop: StopEvent | undefined;
   /** No-ack mode (QStartNoAckMode): no `+`/`-` from here on, either way. */
   noAck: boolean;
-  /** Policy notes (e.g. a sw breakpoint placed in a hw slot), newest last. */
+  /** Policy notes (e.g. a sw breakpoint placed in a hw slot), newest last; see {@link keepNote}. */
   notes: string[];
   /** Notes not yet shown on gdb's console: the next stop reply is preceded by them. */
   unannounced: string[];
@@ -144,4 +144,20 @@ export function splitPair(text: string, sep = ','): [string, string] | undefined
   const i = text.indexOf(sep);
   if (i < 0 || text.indexOf(sep, i + 1) >= 0) return undefined;
   return [text.slice(0, i), text.slice(i + 1)];
+}
+
+/** How many notes a connection keeps: `monitor breakpoints` shows the last 8. */
+export const MAX_NOTES = 64;
+
+/**
+ * Records a policy note (and, with `announce`, queues it for gdb's console before the next
+ * stop reply). Both lists keep only the newest {@link MAX_NOTES}: a client that sends a
+ * million refused Z packets must not grow the server without bound.
+ */
+export function keepNote(ctx: ServerContext, text: string, announce = false): void {
+  const lists = announce ? [ctx.notes, ctx.unannounced] : [ctx.notes];
+  for (const list of lists) {
+    list.push(text);
+    if (list.length > MAX_NOTES) list.splice(0, list.length - MAX_NOTES);
+  }
 }
