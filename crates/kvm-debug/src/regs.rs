@@ -154,6 +154,18 @@ impl VcpuState {
     }
 
     /// The registers of a stage-1 walk.
+    /// The stage-1 registers, read once (four KVM_GET_ONE_REG, ~50 us each in the
+    /// emulated lane) and then kept in [`Known`] until something can change them: every
+    /// debugger read by VA (each gdb `m`) would pay for them otherwise.
+    pub(crate) fn stage1_known(&mut self) -> Result<Stage1Regs> {
+        if let Some(r) = self.known.stage1 {
+            return Ok(r);
+        }
+        let r = self.stage1()?;
+        self.known.stage1 = Some(r);
+        Ok(r)
+    }
+
     pub(crate) fn stage1(&self) -> Result<Stage1Regs> {
         Ok(Stage1Regs {
             sctlr_el1: self.get64(REG_SCTLR_EL1)?,

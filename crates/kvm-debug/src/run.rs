@@ -520,14 +520,7 @@ impl Shared {
     /// and then kept) stage-1 registers; None when PC is not known.
     fn known_insn(&self, st: &mut VcpuState) -> Option<u32> {
         let pc = st.known.pc?;
-        let regs = match st.known.stage1 {
-            Some(r) => r,
-            None => {
-                let r = st.stage1().ok()?;
-                st.known.stage1 = Some(r);
-                r
-            }
-        };
+        let regs = st.stage1_known().ok()?;
         self.insn_at(walk::translate(&self.mem, &regs, pc).ok()?.pa)
     }
 

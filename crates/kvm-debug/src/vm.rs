@@ -442,14 +442,14 @@ impl Vm {
 
     /// Translates `va` with the vCPU's stage-1 registers (identity with the MMU off).
     pub fn translate(&self, vcpu: u32, va: u64) -> Result<VirtTranslation> {
-        let (_slot, st) = self.shared.idle(vcpu)?;
-        st.translate(&self.shared.mem, va)
+        let (_slot, mut st) = self.shared.idle(vcpu)?;
+        st.translate_known(&self.shared.mem, va)
     }
 
     /// Reads `len` bytes at virtual `va`, page by page, showing the guest's
     /// own bytes under our BRKs.
     pub fn read_virt(&self, vcpu: u32, va: u64, len: usize) -> Result<Vec<u8>> {
-        let (_slot, st) = self.shared.idle(vcpu)?;
+        let (_slot, mut st) = self.shared.idle(vcpu)?;
         let pieces = st.pieces(&self.shared.mem, va, len as u64)?;
         let mut out = Vec::with_capacity(len);
         let debug = self.debug();
@@ -467,7 +467,7 @@ impl Vm {
     /// [`Vm::write_phys`].
     pub fn write_virt(&self, vcpu: u32, va: u64, bytes: &[u8]) -> Result<()> {
         self.shared.all_idle()?;
-        let (_slot, st) = self.shared.idle(vcpu)?;
+        let (_slot, mut st) = self.shared.idle(vcpu)?;
         let pieces = st.pieces(&self.shared.mem, va, bytes.len() as u64)?;
         let mut debug = self.debug();
         let mut off = 0usize;
@@ -779,8 +779,28 @@ impl Drop for Vm {
 
 /// Guest memory by virtual address (the facade's translations).
 impl VcpuState {
+    /// Translates with freshly read stage-1 registers (the run loop, right after an exit).
     pub(crate) fn translate(&self, mem: &GuestMemory, va: u64) -> Result<VirtTranslation> {
-        let regs = self.stage1()?;
+        self.translate_with(mem, self.stage1()?, va)
+    }
+
+    /// Translates for the debugger while the vCPU is stopped, with the stage-1 registers
+    /// the run loop left known ([`VcpuState::stage1_known`]).
+    pub(crate) fn translate_known(
+        &mut self,
+        mem: &GuestMemory,
+        va: u64,
+    ) -> Result<VirtTranslation> {
+        let regs = self.stage1_known()?;
+        self.translate_with(mem, regs, va)
+    }
+
+    fn translate_with(
+        &self,
+        mem: &GuestMemory,
+        regs: walk::Stage1Regs,
+        va: u64,
+    ) -> Result<VirtTranslation> {
         let t = walk::translate(mem, &regs, va)?;
         Ok(VirtTranslation {
             va,
@@ -793,8 +813,8 @@ impl VcpuState {
     }
 
     /// Splits va..va+len into (pa, len) pieces, one per page, all checked as RAM.
-    fn pieces(&self, mem: &GuestMemory, va: u64, len: u64) -> Result<Vec<(u64, u64)>> {
-        let regs = self.stage1()?;
+    fn pieces(&mut self, mem: &GuestMemory, va: u64, len: u64) -> Result<Vec<(u64, u64)>> {
+        let regs = self.stage1_known()?;
         let mut out = Vec::new();
         let mut done = 0u64;
         while done < len {
