@@ -205,9 +205,10 @@ export class PacketDecoder {
     return this.buf.length;
   }
 
-  /** Feed bytes; returns the events they complete, in order. */
+  /** Feed bytes (kept by reference until consumed: do not reuse them); returns the events they complete, in order. */
   push(bytes: Buffer): InputEvent[] {
-    this.buf = this.buf.length === 0 ? Buffer.from(bytes) : Buffer.concat([this.buf, bytes]);
+    // A socket's chunks are never reused by Node: the first one is kept as it is, not copied.
+    this.buf = this.buf.length === 0 ? bytes : Buffer.concat([this.buf, bytes]);
     const events: InputEvent[] = [];
     for (;;) {
       if (this.dropped > 0) {
@@ -253,7 +254,8 @@ export class PacketDecoder {
 
 /** Lowercase hex of bytes. */
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return b.toString('hex');
 }
 
 /** Parse an even-length hex string to bytes; undefined for odd length or a non-hex digit. */

@@ -235,7 +235,7 @@ export class GdbServer extends EventEmitter {
   receive(bytes: Buffer): Buffer {
     const out: Buffer[] = [];
     for (const ev of this.decoder.push(bytes)) this.onInput(ev, out);
-    return Buffer.concat(out);
+    return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
   }
 
   /** The client went away: remove every breakpoint (restoring memory) and detach. */
