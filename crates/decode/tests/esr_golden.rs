@@ -139,6 +139,28 @@ const VALUES: &[(u64, &str)] = &[
     (0x0a00_0000, "Unallocated EC 0x02"),
     (0xba00_0000, "Unallocated EC 0x2e"),
     (0xfe00_0123, "Unallocated EC 0x3f"),
+    (
+        0xbe00_2000,
+        "RES0 violated: SError IESB set, DFSC not 0b010001",
+    ),
+    (
+        0xbe00_0c00,
+        "RES0 violated: SError AET set, DFSC not 0b010001",
+    ),
+    (
+        0xbe00_0200,
+        "RES0 violated: SError EA set, DFSC not 0b010001",
+    ),
+    (0xbe00_2e11, "SError, Asynchronous: IESB, AET=UER, EA"),
+    (
+        0x8600_0407,
+        "RES0 violated: IABT FnV set, IFSC not 0b010000",
+    ),
+    (0x8600_0410, "IABT synchronous External abort, FnV=1"),
+    (
+        0x8600_0021,
+        "IABT IFSC 0x21: reserved (alignment is data only)",
+    ),
     (0xf201_0000, "RES0 violated: BRK with ISS[16] set"),
     (0x56ff_0000, "RES0 violated: SVC with ISS[23:16] set"),
     (0x0000_0001_f200_0000, "RES0 violated: ISS2 nonzero for BRK"),

@@ -3,7 +3,7 @@
 //! Instruction Abort" / "... from a Data Abort"; Linux `esr.h` (ESR_ELx_ISV,
 //! ESR_ELx_SAS, ..., and the ISS2 field definitions for Data Aborts).
 
-use super::{enumerated, flag, num, reg, res0};
+use super::{enumerated, flag, num, reg, res0, res0_because};
 use crate::field::{extract, Field};
 
 /// FSC 0b010000: synchronous External abort, not on a translation table walk.
@@ -135,6 +135,20 @@ fn fsc(esr: u64, name: &'static str) -> Field {
     f.meaning(m)
 }
 
+/// Codes of the shared table that only a Data Abort can report (Arm ARM, IFSC):
+/// Synchronous Tag Check Fault, Alignment fault, Unsupported Exclusive or Atomic access.
+const DATA_ONLY_FSC: [u64; 3] = [0x11, 0x21, FSC_UNSUPPORTED_EXCL_ATOMIC];
+
+/// IFSC: the shared table, without the data-only codes (reserved for an Instruction Abort).
+fn ifsc(esr: u64) -> Field {
+    let f = num(esr, "IFSC", 5, 0);
+    if DATA_ONLY_FSC.contains(&f.value) {
+        return f.meaning("Reserved fault status code (this code is defined for Data Aborts only)");
+    }
+    let m = fsc_meaning(f.value);
+    f.meaning(m)
+}
+
 const SET_VALUES: &[(u64, &str)] = &[
     (0b00, "Recoverable state (UER)"),
     (0b10, "Uncontainable (UC)"),
@@ -197,7 +211,18 @@ pub(super) fn iss_instruction(esr: u64) -> Vec<Field> {
         pfv_or_res0(esr, fscv),
         res0(esr, 13, 13),
         set_lst(esr, fscv, false),
-        fnv(esr),
+        // An Instruction Abort defines FnV only for a synchronous External abort.
+        if fscv == FSC_SEA {
+            fnv(esr)
+        } else {
+            res0_because(
+                esr,
+                "FnV",
+                10,
+                10,
+                "defined only when IFSC is 0b010000 (synchronous External abort)",
+            )
+        },
         flag(
             esr,
             "EA",
@@ -214,7 +239,7 @@ pub(super) fn iss_instruction(esr: u64) -> Vec<Field> {
             "Fault on the stage 2 translation of an access for a stage 1 translation table walk",
         ),
         res0(esr, 6, 6),
-        fsc(esr, "IFSC"),
+        ifsc(esr),
     ]
 }
 
@@ -460,6 +485,50 @@ mod tests {
         assert_eq!(t.find("GCS").unwrap().value, 1);
         assert_eq!(t.find("Xs").unwrap().value, 5);
         assert_eq!(t.find("TnD").unwrap().value, 0);
+    }
+
+    #[test]
+    fn instruction_abort_fnv_is_res0_unless_sea_and_data_only_codes_are_reserved() {
+        use crate::esr::{summary, violates_res0};
+        // IABT_LOW, FnV set, IFSC 0x07 (translation fault, level 3): FnV is RES0 there.
+        let t = decode(0x8600_0407);
+        assert!(t
+            .find("FnV")
+            .unwrap()
+            .meaning
+            .as_deref()
+            .unwrap()
+            .starts_with("RES0 violated"));
+        assert!(summary(0x8600_0407).ends_with("(RES0 violated)"));
+        // IFSC 0b010000 (synchronous External abort): FnV is defined.
+        let t = decode(0x8600_0410);
+        assert_eq!(
+            t.find("FnV").unwrap().meaning.as_deref(),
+            Some("FAR is not valid, and holds an UNKNOWN value")
+        );
+        assert!(!violates_res0(&t));
+        for code in [0x11u64, 0x21, 0x35] {
+            let ia = decode(0x8600_0000 | code);
+            assert!(
+                ia.find("IFSC")
+                    .unwrap()
+                    .meaning
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("Reserved"),
+                "IA {code:#x}"
+            );
+            let da = decode(0x9600_0000 | code);
+            assert!(
+                !da.find("DFSC")
+                    .unwrap()
+                    .meaning
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("Reserved"),
+                "DA {code:#x}"
+            );
+        }
     }
 
     #[test]

@@ -345,6 +345,9 @@ pub fn summary(esr: u64) -> String {
         ec::SERROR => {
             if get("IDS") == 1 {
                 "IDS=1 IMPLEMENTATION DEFINED syndrome".to_string()
+            } else if get("DFSC") != serror::DFSC_ASYNC_SERROR {
+                // AET is RES0 here: nothing to say about it.
+                format!("DFSC {:#04x} {}", get("DFSC"), meaning("DFSC"))
             } else {
                 format!(
                     "AET {} DFSC {:#04x} {}",
@@ -484,6 +487,23 @@ pub(crate) fn res0(esr: u64, hi: u8, lo: u8) -> Field {
         f.meaning("Reserved, RES0")
     } else {
         f.meaning(RES0_VIOLATED)
+    }
+}
+
+/// A field the architecture makes RES0 in this context (`why` says which): named, and
+/// flagged as a RES0 violation when nonzero.
+pub(crate) fn res0_because(
+    esr: u64,
+    name: &'static str,
+    hi: u8,
+    lo: u8,
+    why: &'static str,
+) -> Field {
+    let f = Field::of(name, esr, hi, lo);
+    if f.value == 0 {
+        f.meaning(format!("RES0: {why}"))
+    } else {
+        f.meaning(format!("{RES0_VIOLATED}: {why}"))
     }
 }
 
