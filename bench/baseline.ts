@@ -15,7 +15,7 @@ export const CLASS_NAMES: readonly string[] = (() => {
   const named: [number, string][] = [
     [0x00, 'UNKNOWN'], [0x01, 'WFx'], [0x03, 'CP15_32'], [0x04, 'CP15_64'],
     [0x05, 'CP14_MR'], [0x06, 'CP14_LS'], [0x07, 'FP_ASIMD'], [0x08, 'CP10_ID'],
-    [0x09, 'PAC'], [0x0a, 'LS64'], [0x0c, 'CP14_64'], [0x0d, 'BTI'], [0x0e, 'ILL'],
+    [0x09, 'PAC'], [0x0a, 'OTHER'], [0x0c, 'CP14_64'], [0x0d, 'BTI'], [0x0e, 'ILL'],
     [0x11, 'SVC32'], [0x12, 'HVC32'], [0x13, 'SMC32'], [0x14, 'SYS128'],
     [0x15, 'SVC64'], [0x16, 'HVC64'], [0x17, 'SMC64'], [0x18, 'SYS64'], [0x19, 'SVE'],
     [0x1a, 'ERET'], [0x1b, 'TSTART'], [0x1c, 'FPAC'], [0x1d, 'SME'], [0x1f, 'IMP_DEF'],

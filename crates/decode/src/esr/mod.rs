@@ -138,7 +138,7 @@ pub fn class_description(ec: u8) -> &'static str {
             "Trapped use of a Pointer authentication instruction because HCR_EL2.API == 0 \
              || SCR_EL3.API == 0"
         }
-        ec::OTHER => "Trapped execution of an LD64B, ST64B, ST64BV, or ST64BV0 instruction",
+        ec::OTHER => "Other: a trapped LD64B, ST64B, ST64BV, ST64BV0, TSB CSYNC or PSB CSYNC (Linux ESR_ELx_EC_OTHER)",
         ec::CP14_64 => "Trapped MRRC access with (coproc==0b1110) (AArch32)",
         ec::BTI => "Branch Target Exception",
         ec::ILL => "Illegal Execution state",
