@@ -490,7 +490,7 @@ mod tests {
     #[test]
     fn instruction_abort_fnv_is_res0_unless_sea_and_data_only_codes_are_reserved() {
         use crate::esr::{summary, violates_res0};
-        // IABT_LOW, FnV set, IFSC 0x07 (translation fault, level 3): FnV is RES0 there.
+        // IABT_CUR, FnV set, IFSC 0x07 (translation fault, level 3): FnV is RES0 there.
         let t = decode(0x8600_0407);
         assert!(t
             .find("FnV")
