@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench` (root) / `npm run bench` (bench/): builds what the bench
-# needs, then runs it. Extra arguments go to bench.js (--quick: short runs).
+# needs, then runs it: bench.js (decoder), then gdb-peer.js (GDB server vs gdbserver).
+# Extra arguments go to both (--quick: short runs).
 #  - native addon and wasm package: the project's own build scripts;
 #  - the host (ts/dist): the root build:ts;
 #  - the Rust loop: bench/rust with the workspace's rustup toolchain, --release,
@@ -17,4 +18,5 @@ npm run --silent build:ts
 CARGO_TARGET_DIR="$PWD/target/bench" cargo build --quiet --release \
   -p kvm-debug-bench --bin kvm-debug-bench
 (cd bench && node ../node_modules/typescript/bin/tsc -p tsconfig.json)
-exec node bench/dist/bench.js "$@"
+node bench/dist/bench.js "$@"
+exec node bench/dist/gdb-peer.js "$@"

@@ -70,12 +70,13 @@ else
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
-# 4. The real GDB client the server must satisfy (ts/test/gdb/real-gdb.test.ts).
-if command -v gdb-multiarch >/dev/null; then
-  say "gdb-multiarch present"
+# 4. The real GDB client the server must satisfy (ts/test/gdb/real-gdb.test.ts), and
+#    GNU gdbserver, the peer of `npm run bench` (bench/gdb-peer.ts).
+if command -v gdb-multiarch >/dev/null && command -v gdbserver >/dev/null; then
+  say "gdb-multiarch and gdbserver present"
 else
-  say "apt-get install gdb-multiarch"
+  say "apt-get install gdb-multiarch gdbserver"
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gdb-multiarch
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gdb-multiarch gdbserver
 fi
 say "done"
