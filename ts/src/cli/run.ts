@@ -325,7 +325,14 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
       });
       if (o.dtbOut !== undefined) fs.writeFileSync(o.dtbOut, boot.dtb);
       const rd = boot.initrdStart === undefined ? 'no initrd' : `initrd 0x${boot.initrdStart.toString(16)}-0x${(boot.initrdEnd ?? 0n).toString(16)}`;
-      const seed = kaslrSeedSource(o.kaslrSeed !== undefined, vm.getReg(0, 'id_aa64isar0_el1'));
+      let isar0: bigint | undefined;
+      try {
+        isar0 = vm.getReg(0, 'id_aa64isar0_el1');
+      } catch (e) {
+        say(`cannot read ID_AA64ISAR0_EL1 (${messageOf(e)}): watching for a KASLR slide in case the CPU has RNDR`);
+      }
+      // An unreadable ID register counts as RNDR present: watching costs little, missing a slide misleads.
+      const seed = kaslrSeedSource(o.kaslrSeed !== undefined, isar0 ?? 1n << 60n);
       say(
         `Linux board: vGIC${boot.gic}, ${o.vcpus} vCPU(s), ${o.memMib} MiB; kernel at 0x${boot.kernel.toString(16)}, ${rd}, ` +
           `device tree at 0x${boot.dtbAddr.toString(16)}${o.dtbOut !== undefined ? ` (written to ${o.dtbOut})` : ''}` +
