@@ -11,7 +11,8 @@
 #     wasm-bindgen; no --locked: a locked dependency version is gone from the
 #     index) and wasm-pack 0.15.1.
 #  3. npm ci (only when package-lock.json changed since the last one).
-#  4. gdb-multiarch from apt: jest drives the GDB server with the real client.
+#  4. gdb-multiarch, gdbserver and lldb from apt: jest drives the GDB server with both
+#     real clients, and the bench sets it beside gdbserver.
 # The arm64 lane (dpkg --add-architecture arm64, ...) sets itself up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,13 +71,14 @@ else
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
-# 4. The real GDB client the server must satisfy (ts/test/gdb/real-gdb.test.ts), and
-#    GNU gdbserver, the peer of `npm run bench` (bench/gdb-peer.ts).
-if command -v gdb-multiarch >/dev/null && command -v gdbserver >/dev/null; then
-  say "gdb-multiarch and gdbserver present"
+# 4. The real clients the server must satisfy (ts/test/gdb/real-gdb.test.ts,
+#    real-lldb.test.ts, the lane's host.sh), and GNU gdbserver, the peer of `npm run bench`
+#    (bench/gdb-peer.ts).
+if command -v gdb-multiarch >/dev/null && command -v gdbserver >/dev/null && [ -x /usr/bin/lldb ]; then
+  say "gdb-multiarch, gdbserver and lldb present"
 else
-  say "apt-get install gdb-multiarch gdbserver"
+  say "apt-get install gdb-multiarch gdbserver lldb"
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gdb-multiarch gdbserver
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gdb-multiarch gdbserver lldb
 fi
 say "done"

@@ -39,12 +39,13 @@ import {
 } from './commands/common';
 import { detachCommands } from './commands/detach';
 import { killCommands } from './commands/kill';
+import { lldbCommands } from './commands/lldb';
 import { defaultEsrDecoder, monitorCommands } from './commands/monitor';
 import { queryCommands } from './commands/query';
 import { resumeCommands } from './commands/resume';
 import { threadCommands } from './commands/threads';
 import { ACK, DEFAULT_MAX_PACKET, encodePacket, NACK, PacketDecoder, type InputEvent } from './packet';
-import { readExpedited, stopConsoleNote, stopReply } from './stop';
+import { stopConsoleNote, stopReplyFor } from './stop';
 
 /** errno for an over-long packet (Linux EMSGSIZE). */
 const EMSGSIZE = 90;
@@ -59,6 +60,7 @@ export const COMMAND_FAMILIES: readonly (readonly Command[])[] = [
   resumeCommands,
   threadCommands,
   queryCommands,
+  lldbCommands,
   monitorCommands,
   detachCommands,
   killCommands,
@@ -170,6 +172,8 @@ export class GdbServer extends EventEmitter {
       continueVcpu: 'all',
       lastStop: undefined,
       noAck: false,
+      threadSuffix: false,
+      listThreadsInStopReply: false,
       notes: [],
       unannounced: [],
       kernelSlide: options.kernelSlide,
@@ -387,7 +391,7 @@ export class GdbServer extends EventEmitter {
     const note = stopConsoleNote(ev);
     if (note !== undefined) notes.push(note);
     for (const n of notes) out.push(encodePacket(`O${Buffer.from(n, 'utf8').toString('hex')}`));
-    this.send({ kind: 'reply', data: stopReply(ev, readExpedited(this.target, ev)) }, out);
+    this.send({ kind: 'reply', data: stopReplyFor(this.target, ev, this.ctx.listThreadsInStopReply) }, out);
     if (ev.reason.kind === 'exited') this.end('exited');
     return out;
   }

@@ -74,6 +74,37 @@ function stopFields(ev: StopEvent): string {
   }
 }
 
+/**
+ * LLDB's `threads:` and `thread-pcs:` stop-reply keys (lldb docs "lldb-gdb-remote.txt",
+ * QListThreadsInStopReply): every thread id, and each one's pc in the same order, so lldb needs
+ * no qfThreadInfo/qsThreadInfo and no pc read per thread after a stop. A pc that cannot be
+ * read leaves `thread-pcs` out (lldb reads it then).
+ */
+export function threadListFields(target: DebugTarget): string {
+  const ids: string[] = [];
+  const pcs: string[] = [];
+  for (let v = 0; v < target.vcpuCount(); v++) {
+    ids.push(threadId(v));
+    try {
+      pcs.push(target.readRegister(v, REG_PC).readBigUInt64LE().toString(16));
+    } catch {
+      pcs.length = 0;
+      break;
+    }
+  }
+  const threads = `threads:${ids.join(',')};`;
+  return pcs.length === ids.length ? `${threads}thread-pcs:${pcs.join(',')};` : threads;
+}
+
+/**
+ * The whole reply to a stop, as `?` and a resume send it: the stop fields, the expedited
+ * registers, and the thread list when the client asked for it (QListThreadsInStopReply).
+ */
+export function stopReplyFor(target: DebugTarget, ev: StopEvent, listThreads: boolean): string {
+  const reply = stopReply(ev, readExpedited(target, ev));
+  return listThreads && reply.startsWith('T') ? reply + threadListFields(target) : reply;
+}
+
 /** Console text for events gdb has no stop-reason field for (sent as an `O` packet first). */
 export function stopConsoleNote(ev: StopEvent): string | undefined {
   const r = ev.reason;

@@ -629,3 +629,52 @@ describe('detach and kill', () => {
     expect(checksum(Buffer.from('x'))).toBe(0x78);
   });
 });
+
+describe("LLDB's packets", () => {
+  const fields = (r: string): Record<string, string> =>
+    Object.fromEntries(r.split(';').filter(Boolean).map((kv) => kv.split(':') as [string, string]));
+
+  test('qHostInfo and qProcessInfo: an aarch64 machine, little-endian, watchpoints taken before the access', () => {
+    const { c } = setup();
+    const host = fields(c.req('qHostInfo'));
+    expect(unhexText(host.triple as string)).toBe('aarch64-unknown-none');
+    expect(host).toMatchObject({ endian: 'little', ptrsize: '8', watchpoint_exceptions_received: 'before' });
+    const proc = fields(c.req('qProcessInfo'));
+    expect(proc).toMatchObject({ pid: '1', endian: 'little', ptrsize: '8', triple: host.triple });
+  });
+
+  test('qWatchpointSupportInfo counts the target\'s watchpoint slots', () => {
+    const { t, c } = setup();
+    expect(c.req('qWatchpointSupportInfo:')).toBe(`num:${t.capabilities().hwWatchpoints};`);
+  });
+
+  test('QThreadSuffixSupported: register packets name their vCPU; refused before it is on', () => {
+    const { t, c } = setup(2);
+    t.setReg(1, 3, 0x3333n);
+    t.setReg(0, 3, 0x1111n);
+    expect(c.req('p3;thread:0002;')).toBe('E16'); // not negotiated: malformed
+    expect(c.req('QThreadSuffixSupported')).toBe('OK');
+    expect(c.req('p3;thread:0002;')).toBe(le64(0x3333n));
+    expect(c.req('p3')).toBe(le64(0x1111n)); // no suffix: the Hg vCPU
+    expect(c.req(`P3=${le64(0x4444n)};thread:0002;`)).toBe('OK');
+    expect(t.reg(1, 3)).toBe(0x4444n);
+    expect(t.reg(0, 3)).toBe(0x1111n);
+    expect(c.req('g;thread:0002;').slice(3 * 16, 4 * 16)).toBe(le64(0x4444n));
+    const g = Buffer.from(c.req('g;thread:0001;'), 'hex');
+    g.writeBigUInt64LE(0x5555n, 3 * 8);
+    expect(c.req(`G${g.toString('hex')};thread:0002;`)).toBe('OK');
+    expect(t.reg(1, 3)).toBe(0x5555n);
+    expect(c.req('p3;thread:0003;')).toBe('E16'); // no vCPU 2
+    expect(c.req('p3;thread:zz;')).toBe('E16');
+  });
+
+  test('QListThreadsInStopReply: T replies list every thread and its pc; gdb\'s replies do not', async () => {
+    const { t, c } = setup(2);
+    t.setReg(1, REG_PC, RAM_BASE + 0x40n);
+    expect(c.req('?')).not.toMatch(/threads:/);
+    expect(c.req('QListThreadsInStopReply')).toBe('OK');
+    expect(c.req('?')).toMatch(/;threads:01,02;thread-pcs:40000000,40000040;$/);
+    const [stop] = await c.resume('vCont;s:1');
+    expect(stop).toMatch(/^T05thread:01;.*;threads:01,02;thread-pcs:40000004,40000040;$/);
+  });
+});

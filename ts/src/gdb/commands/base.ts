@@ -1,5 +1,5 @@
 /**
- * State and memory: `?`, g/G, p/P, m/M, X, x.
+ * State and memory: `?`, g/G, p/P, m/M, X, x. Register packets take LLDB's `;thread:` suffix.
  *
  * Every request is validated completely (hex, lengths, register numbers) before
  * the target is called, so a rejected request never touches the guest.
@@ -7,8 +7,8 @@
 
 import { AARCH64_REGISTERS, G_PACKET_BYTES } from '../aarch64';
 import { ESCAPE, PACKET_END, PACKET_START, RLE, fromHex, parseHexBig, parseHexInt, toHex } from '../packet';
-import { readExpedited, stopReply } from '../stop';
-import { Errno, errnoFor, errorReply, ok, splitPair, type Command, type Reply, type ServerContext } from './common';
+import { stopReplyFor } from '../stop';
+import { Errno, errnoFor, errorReply, ok, registerTarget, splitPair, type Command, type Reply, type ServerContext } from './common';
 
 /** Largest address + length we accept: the 64-bit address space. */
 const ADDR_LIMIT = 1n << 64n;
@@ -35,16 +35,17 @@ const status: Command = {
   name: '?',
   handle: (_args, ctx) => {
     const ev = ctx.lastStop ?? { vcpu: ctx.generalVcpu, reason: { kind: 'step' as const }, pc: 0n };
-    return ok(stopReply(ev, readExpedited(ctx.target, ev)));
+    return ok(stopReplyFor(ctx.target, ev, ctx.listThreadsInStopReply));
   },
 };
 
 const readAll: Command = {
   name: 'g',
   handle: (args, ctx) => {
-    if (args.length !== 0) return errorReply(Errno.EINVAL);
+    const reg = registerTarget(args, ctx);
+    if (!reg || reg.text.length !== 0) return errorReply(Errno.EINVAL);
     return guard(() => {
-      const parts = AARCH64_REGISTERS.map((r) => ctx.target.readRegister(ctx.generalVcpu, r.regnum));
+      const parts = AARCH64_REGISTERS.map((r) => ctx.target.readRegister(reg.vcpu, r.regnum));
       return ok(toHex(Buffer.concat(parts)));
     });
   },
@@ -53,13 +54,14 @@ const readAll: Command = {
 const writeAll: Command = {
   name: 'G',
   handle: (args, ctx) => {
-    const bytes = fromHex(args.toString('latin1'));
-    if (!bytes || bytes.length !== G_PACKET_BYTES) return errorReply(Errno.EINVAL);
+    const reg = registerTarget(args, ctx);
+    const bytes = reg ? fromHex(reg.text) : undefined;
+    if (!reg || !bytes || bytes.length !== G_PACKET_BYTES) return errorReply(Errno.EINVAL);
     return guard(() => {
       let off = 0;
       for (const r of AARCH64_REGISTERS) {
         const n = r.bitsize / 8;
-        ctx.target.writeRegister(ctx.generalVcpu, r.regnum, bytes.subarray(off, off + n));
+        ctx.target.writeRegister(reg.vcpu, r.regnum, bytes.subarray(off, off + n));
         off += n;
       }
       return ok();
@@ -70,23 +72,25 @@ const writeAll: Command = {
 const readOne: Command = {
   name: 'p',
   handle: (args, ctx) => {
-    const n = parseHexInt(args.toString('latin1'));
+    const reg = registerTarget(args, ctx);
+    const n = reg ? parseHexInt(reg.text) : undefined;
     const r = n === undefined ? undefined : AARCH64_REGISTERS[n];
-    if (!r) return errorReply(Errno.EINVAL);
-    return guard(() => ok(toHex(ctx.target.readRegister(ctx.generalVcpu, r.regnum))));
+    if (!reg || !r) return errorReply(Errno.EINVAL);
+    return guard(() => ok(toHex(ctx.target.readRegister(reg.vcpu, r.regnum))));
   },
 };
 
 const writeOne: Command = {
   name: 'P',
   handle: (args, ctx) => {
-    const pair = splitPair(args.toString('latin1'), '=');
+    const reg = registerTarget(args, ctx);
+    const pair = reg ? splitPair(reg.text, '=') : undefined;
     const n = pair ? parseHexInt(pair[0]) : undefined;
     const r = n === undefined ? undefined : AARCH64_REGISTERS[n];
     const bytes = pair ? fromHex(pair[1]) : undefined;
-    if (!r || !bytes || bytes.length !== r.bitsize / 8) return errorReply(Errno.EINVAL);
+    if (!reg || !r || !bytes || bytes.length !== r.bitsize / 8) return errorReply(Errno.EINVAL);
     return guard(() => {
-      ctx.target.writeRegister(ctx.generalVcpu, r.regnum, bytes);
+      ctx.target.writeRegister(reg.vcpu, r.regnum, bytes);
       return ok();
     });
   },

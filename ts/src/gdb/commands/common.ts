@@ -76,6 +76,10 @@ export interface ServerContext {
   lastStop: StopEvent | undefined;
   /** No-ack mode (QStartNoAckMode): no `+`/`-` from here on, either way. */
   noAck: boolean;
+  /** LLDB's QThreadSuffixSupported: g/G/p/P may name their vCPU in a `;thread:<id>;` suffix. */
+  threadSuffix: boolean;
+  /** LLDB's QListThreadsInStopReply: `T` stop replies carry `threads:` and `thread-pcs:`. */
+  listThreadsInStopReply: boolean;
   /** Policy notes (e.g. a sw breakpoint placed in a hw slot), newest last; see {@link keepNote}. */
   notes: string[];
   /** Notes not yet shown on gdb's console: the next stop reply is preceded by them. */
@@ -137,6 +141,24 @@ export function parseThread(text: string, vcpuCount: number): ThreadSel | undefi
   if (n === 0) return 'any';
   const vcpu = n - 1;
   return vcpu < vcpuCount ? { vcpu } : undefined;
+}
+
+/** The thread suffix LLDB appends to register packets once QThreadSuffixSupported is on. */
+const THREAD_SUFFIX = /;thread:([0-9a-fA-F]{1,8});$/;
+
+/**
+ * The vCPU a register packet (g/G/p/P) is for, and its arguments without LLDB's
+ * `;thread:<id>;` suffix (lldb docs "lldb-gdb-remote.txt", QThreadSuffixSupported). Without
+ * a suffix: the vCPU of the last Hg. Undefined when the suffix names no vCPU, or comes
+ * from a client that did not turn it on.
+ */
+export function registerTarget(args: Buffer, ctx: ServerContext): { text: string; vcpu: number } | undefined {
+  const text = args.toString('latin1');
+  const m = THREAD_SUFFIX.exec(text);
+  if (!m) return { text, vcpu: ctx.generalVcpu };
+  const sel = ctx.threadSuffix ? parseThread(m[1] as string, ctx.target.vcpuCount()) : undefined;
+  if (typeof sel !== 'object') return undefined;
+  return { text: text.slice(0, m.index), vcpu: sel.vcpu };
 }
 
 /** Split `a,b` into two parts; undefined unless exactly one comma. */
