@@ -1,8 +1,8 @@
 #!/bin/bash
 # scripts/arm64/setup.sh - host tools and arm64 packages for the emulated arm64 lane.
 #
-# Installs (apt) qemu-system-arm, the aarch64 cross toolchain, cpio, rustc-web/cargo-web and
-# gdb-multiarch, then fetches from apt into $KVM_DEBUG_CACHE: the Debian arm64 kernel,
+# Installs (apt) qemu-system-arm, the aarch64 cross toolchain, cpio, rustc-web/cargo-web,
+# gdb-multiarch and lldb, then fetches from apt into $KVM_DEBUG_CACHE: the Debian arm64 kernel,
 # busybox-static:arm64, nodejs:arm64 with its libraries, and libstd-rust-web-dev:arm64 of the
 # same version as the host's rustc-web. Idempotent; a stamp file makes a second run a no-op.
 #   LANE_SETUP=force   redo everything (apt-get update included)
@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 HOST_PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
-	linux-libc-dev-arm64-cross cpio rustc-web cargo-web gdb-multiarch bc perl"
+	linux-libc-dev-arm64-cross cpio rustc-web cargo-web gdb-multiarch lldb bc perl"
 STAMP="$CACHE/setup.stamp"
 
 mkdir -p "$CACHE"/{debs,x}
@@ -25,7 +25,7 @@ stamp_text() { # what a finished setup looks like; any change forces a redo
 
 have_host_tools() {
 	command -v qemu-system-aarch64 && command -v aarch64-linux-gnu-gcc && command -v cpio &&
-		command -v gdb-multiarch && [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ]
+		command -v gdb-multiarch && [ -x /usr/bin/lldb ] && [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ]
 } >/dev/null 2>&1
 
 if [ "${LANE_SETUP:-}" != force ] && [ -f "$STAMP" ] && have_host_tools &&

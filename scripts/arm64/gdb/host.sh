@@ -3,7 +3,8 @@
 # LANE-GDB-READY, drive the kvm-debug GDB server with a real gdb-multiarch through the
 # forwarded PORT, check its output, and print `GDB-TEST: N passed, N failed` (lane.sh counts
 # it) into $LANE_OUT/logs/gdb.log. Waits for LANE-GDB-END (the guest ran to its end).
-# Then the bench session against the CLI's second run (spin guest, see serve.sh): STEPS stepi
+# Then real lldb against the CLI's second run (the same guest), by symbol: the second client.
+# Then the bench session against the CLI's third run (spin guest, see serve.sh): STEPS stepi
 # timed against the guest's raw steps, and a 1 MiB read (dump binary memory), printed as
 # `BENCH: gdb-...` lines; its mechanism (gdb's status, the steps, the dumped bytes) is checked.
 set -uo pipefail
@@ -111,7 +112,54 @@ else
 	say "GDB FAIL guest did not run to its end after detach (want "CLI: 385" and "CLI: exit status 0")"; fail=$((fail + 1))
 fi
 
-# ---- bench: stepi round trips and a 1 MiB read, on the spin guest (second CLI run)
+# ---- LLDB, the second client: the same demo guest (second CLI run), by symbols from the ELF
+LLOG_L="$LANE_OUT/logs/lldb-session.log"
+if wait_for LANE-GDB-LLDB-READY 300; then
+	# auto-confirm: deleting every breakpoint asks first, and a batch run has nobody to answer.
+	timeout 300 lldb --no-lldbinit --batch -O 'settings set auto-confirm true' \
+		-o "target create $ELF" \
+		-o "gdb-remote 127.0.0.1:$PORT" \
+		-o 'register read pc' \
+		-o 'breakpoint set -n square' \
+		-o 'continue' \
+		-o 'register read x0' \
+		-o 'stepi' \
+		-o 'register read pc' \
+		-o 'breakpoint delete' \
+		-o 'breakpoint set -H -n add' \
+		-o 'continue' \
+		-o 'breakpoint delete' \
+		-o "watchpoint set expression -w write -s 8 -- $RESULT" \
+		-o 'continue' \
+		-o 'watchpoint delete' \
+		-o "memory read -s8 -fd -c1 $RESULT" \
+		-o 'detach' \
+		</dev/null >"$LLOG_L" 2>&1
+	LLRC=$?
+	sed 's/^/[lldb] /' "$LLOG_L" | tee -a "$OUT" >/dev/null
+	check_x() { # name regex (on the lldb log as one string, so [[:space:]] spans lines)
+		if grep -Ezq "$2" "$LLOG_L"; then say "GDB PASS lldb: $1"; pass=$((pass + 1))
+		else say "GDB FAIL lldb: $1 (no /$2/)"; fail=$((fail + 1)); fi
+	}
+	check_x "gdb-remote stops at _start (--wait)" 'stop reason = signal SIGTRAP[[:space:]]+frame #0: 0x0*40000000 demo.elf`_start'
+	check_x "break by name + continue stops in square" 'stop reason = breakpoint 1\.1[[:space:]]+frame #0: 0x[0-9a-f]+ demo.elf`square'
+	check_x "register read x0 at square (i = 1)" 'x0 = 0x0000000000000001'
+	check_x "stepi advances by 4" "pc = 0x0*$(printf '%x' $((SQUARE + 4))) +demo.elf\`square \+ 4"
+	check_x "hardware breakpoint by name stops in add" 'stop reason = breakpoint 2\.1[[:space:]]+frame #0: 0x[0-9a-f]+ demo.elf`add'
+	check_x "watchpoint fires: old 0, new 385 (stepped over the store)" 'Watchpoint 1 hit:[[:space:]]+old value: 0[[:space:]]+new value: 385'
+	check_x "memory read of result" "$(printf '0x%x' "$RESULT"): 385"
+	check_x "detach" 'Process 1 detached'
+	[ $LLRC = 0 ] || { say "GDB FAIL lldb exit status $LLRC"; fail=$((fail + 1)); }
+	if wait_for LANE-GDB-LLDB-END 300 && grep -q 'CLI-LLDB: 385' "$LOG" && grep -q 'CLI-LLDB: exit status 0' "$LOG"; then
+		say "GDB PASS lldb: guest ran to its end after detach (printed 385)"; pass=$((pass + 1))
+	else
+		say "GDB FAIL lldb: guest did not run to its end after detach (want \"CLI-LLDB: 385\" and \"CLI-LLDB: exit status 0\")"; fail=$((fail + 1))
+	fi
+else
+	say "GDB FAIL lldb: the guest never printed LANE-GDB-LLDB-READY"; fail=$((fail + 1))
+fi
+
+# ---- bench: stepi round trips and a 1 MiB read, on the spin guest (third CLI run)
 STEPS=200                 # serve.sh BENCH_STEPS: the raw figure is for the same count
 RAM_BASE=0x40000000       # ts/src/vmm/memory-map.ts RAM_BASE; the CLI's default 64 MiB are mapped there
 READ_BYTES=$((1 << 20))   # 1 MiB, inside the default --mem 64
@@ -175,7 +223,7 @@ if wait_for LANE-GDB-BENCH-READY 300; then
 else
 	say "GDB FAIL bench: the guest never printed LANE-GDB-BENCH-READY"; fail=$((fail + 1))
 fi
-# ---- Linux: debug the lane's own Debian kernel by name (third CLI run, see serve.sh)
+# ---- Linux: debug the lane's own Debian kernel by name (fourth CLI run, see serve.sh)
 KIMG=$(ls "$(kernel_dir)"/boot/vmlinuz-* | head -1)
 KSYM="$LANE_OUT/logs/kernel.sym"
 KNM="$LANE_OUT/logs/kernel.nm"

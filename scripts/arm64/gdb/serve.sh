@@ -2,9 +2,10 @@
 # virtio-net NIC, start `kvm-debug run demo.elf --gdb 127.0.0.1:1234 --wait` and a proxy on
 # :1235 (qemu forwards a host port to it), print LANE-GDB-READY, and wait for the CLI to end
 # (the host's gdb-multiarch detaches and the guest runs to its end).
-# Then the bench (host.sh's second gdb session): the raw single-step figure of the same spin
-# guest through the addon (bench.js --steps), and a second CLI run on spin.elf, which never ends
-# by itself: gdb times stepi and a 1 MiB read, then kills it. Markers LANE-GDB-BENCH-READY/-END.
+# Then the same guest again for the host's lldb (markers LANE-GDB-LLDB-READY/-END). Then the
+# bench: the raw single-step figure of the spin guest through the addon (bench.js --steps), and
+# a CLI run on spin.elf, which never ends by itself: gdb times stepi and a 1 MiB read, then
+# kills it. Markers LANE-GDB-BENCH-READY/-END.
 GDB_PORT=1234
 PROXY_PORT=1235
 GUEST=/lane/guests/demo.elf
@@ -40,8 +41,6 @@ wait $CLIPID
 rc=$?
 echo "LANE-GDB-END rc=$rc"
 
-# ---- bench: raw steps, then the CLI again for gdb's stepi and 1 MiB read
-if [ -f "$BENCH_JS" ]; then node "$BENCH_JS" --steps $BENCH_STEPS 2>&1; else echo "BENCH: raw-step: skipped (no $BENCH_JS)"; fi
 # One gdb session after the first: wait for the previous listener to go (the ready test would see
 # it), run CMD... under the bench timeout with its output prefixed PREFIX, print LANE-GDB-MARK-READY
 # once it listens (or has ended) and LANE-GDB-MARK-END when it ends. host.sh waits on the markers.
@@ -62,6 +61,11 @@ gdb_session() { # MARK PREFIX CMD...
 	wait $CLIPID
 	echo "LANE-GDB-$mark-END rc=$?"
 }
+# ---- LLDB: the same demo guest again, for the host's lldb (the second client)
+gdb_session LLDB CLI-LLDB node "$CLI" run "$GUEST" --gdb 127.0.0.1:$GDB_PORT --wait
+
+# ---- bench: raw steps, then the CLI again for gdb's stepi and 1 MiB read
+if [ -f "$BENCH_JS" ]; then node "$BENCH_JS" --steps $BENCH_STEPS 2>&1; else echo "BENCH: raw-step: skipped (no $BENCH_JS)"; fi
 gdb_session BENCH CLI-BENCH node "$CLI" run "$BENCH_GUEST" --gdb 127.0.0.1:$GDB_PORT --wait
 
 # ---- Linux: the lane's own kernel under `run --kernel --wait`, twice: host.sh debugs it by name

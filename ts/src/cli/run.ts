@@ -390,7 +390,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = defa
     }
     const a = listener.address();
     const shown = typeof a === 'string' ? a : `${a.address}:${a.port}`;
-    say(`GDB server on ${shown}${o.wait ? '; waiting for the debugger' : ''} (gdb-multiarch -ex 'target remote ${shown}')`);
+    say(`GDB server on ${shown}${o.wait ? '; waiting for the debugger' : ''} (gdb-multiarch -ex 'target remote ${shown}', or lldb -o 'gdb-remote ${shown}')`);
   }
 
   const onSignal = (sig: NodeJS.Signals): void => {
