@@ -111,6 +111,10 @@ export class KvmTarget implements DebugTarget {
     return this.vm.readVirt(vcpu, addr, length);
   }
 
+  readMemoryReply(vcpu: number, addr: bigint, length: number): Buffer {
+    return this.vm.readVirtReply(vcpu, addr, length);
+  }
+
   writeMemory(vcpu: number, addr: bigint, data: Buffer): void {
     this.vm.writeVirt(vcpu, addr, data);
   }

@@ -127,6 +127,12 @@ export interface DebugTarget {
 
   /** Read guest memory at a virtual address of `vcpu`. Never partial: throws instead. */
   readMemory(vcpu: number, addr: bigint, length: number): Buffer;
+  /**
+   * Optional: the same read, already framed as the GDB `m` reply (`$<hex>#<checksum>`), when
+   * the target can build it where the bytes are (the KVM target: in the addon). The GDB
+   * server sends it as it is; without it, the server frames {@link readMemory}'s bytes.
+   */
+  readMemoryReply?(vcpu: number, addr: bigint, length: number): Buffer;
   /** Write guest memory at a virtual address of `vcpu`. Never partial: throws instead. */
   writeMemory(vcpu: number, addr: bigint, data: Buffer): void;
 

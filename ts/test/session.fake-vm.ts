@@ -19,6 +19,7 @@
  * pending-MMIO rule). Runs execute in slices on the event loop so stop() works.
  */
 
+import { encodePacket, toHex } from '../src/gdb/packet';
 import type {
   KvmCapabilities,
   KvmModule,
@@ -238,6 +239,11 @@ export class FakeVm implements KvmVm {
     this.cpu(vcpu);
     this.translate(vcpu, va);
     return this.readPhys(va, len);
+  }
+
+  /** As the addon frames it (crates/node/src/rsp.rs); packet.test.ts checks the two agree. */
+  readVirtReply(vcpu: number, va: bigint, len: number): Buffer {
+    return encodePacket(toHex(this.readVirt(vcpu, va, len)));
   }
 
   writeVirt(vcpu: number, va: bigint, bytes: Uint8Array): void {

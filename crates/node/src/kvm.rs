@@ -473,6 +473,17 @@ impl JsVm {
             .map_err(|e| coded_error(env, &e))
     }
 
+    /// `readVirt` framed as the GDB `m` reply (crate::rsp): the debugger's memory reads
+    /// reach the socket without a JS pass over the bytes.
+    #[napi]
+    pub fn read_virt_reply(&self, env: &Env, vcpu: u32, va: BigInt, len: u32) -> Result<Buffer> {
+        let va = u64_arg("va", &va).map_err(|e| coded_error(env, &e))?;
+        self.inner
+            .read_virt(vcpu, va, len as usize)
+            .map(|bytes| crate::rsp::hex_frame(&bytes).into())
+            .map_err(|e| coded_error(env, &e))
+    }
+
     #[napi]
     pub fn write_virt(&self, env: &Env, vcpu: u32, va: BigInt, bytes: Uint8Array) -> Result<()> {
         let va = u64_arg("va", &va).map_err(|e| coded_error(env, &e))?;

@@ -286,8 +286,8 @@ export class GdbServer extends EventEmitter {
   }
 
   private send(reply: Reply, out: Buffer[]): void {
-    if (reply.kind !== 'reply') return;
-    const framed = encodePacket(reply.data);
+    if (reply.kind !== 'reply' && reply.kind !== 'frame') return;
+    const framed = reply.kind === 'frame' ? reply.frame : encodePacket(reply.data);
     this.unacked = framed;
     out.push(framed);
   }
@@ -309,6 +309,7 @@ export class GdbServer extends EventEmitter {
     }
     switch (reply.kind) {
       case 'reply':
+      case 'frame':
         this.send(reply, out);
         return;
       case 'resume':

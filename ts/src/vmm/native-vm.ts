@@ -180,6 +180,8 @@ export interface KvmVm {
   writePhys(gpa: bigint, bytes: Uint8Array): void;
   /** Guest-virtual read through the vCPU's stage 1. */
   readVirt(vcpu: number, va: bigint, len: number): Buffer;
+  /** readVirt framed in Rust as the GDB `m` reply: `$<hex>#<checksum>` (crates/node/src/rsp.rs). */
+  readVirtReply(vcpu: number, va: bigint, len: number): Buffer;
   /** Guest-virtual write through the vCPU's stage 1. */
   writeVirt(vcpu: number, va: bigint, bytes: Uint8Array): void;
   /** Stage-1 translation. */

@@ -6,9 +6,11 @@ import {
   expandRle,
   fromHex,
   PacketDecoder,
+  toHex,
   unescape,
   type InputEvent,
 } from '../../src/gdb/packet';
+import { loadNative } from '../../src/binding';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const frame = (body: string): Buffer => {
@@ -107,5 +109,23 @@ describe('framing', () => {
     expect(fromHex('abc')).toBeUndefined();
     expect(fromHex('zz')).toBeUndefined();
     expect(fromHex('0aFF')).toEqual(Buffer.from([0x0a, 0xff]));
+  });
+});
+
+describe("the addon's m reply frames (crates/node/src/rsp.rs)", () => {
+  // The KVM path is native-only, so this is the native build whatever KVM_DEBUG_BACKEND says.
+  const hexReplyFrame = loadNative().hexReplyFrame as (bytes: Uint8Array) => Buffer;
+
+  test('are the bytes encodePacket(toHex(bytes)) gives, for every byte value and sizes up to 64 KiB', () => {
+    let seed = 7;
+    const random = (n: number): Buffer => {
+      const out = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) out[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      return out;
+    };
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    for (const bytes of [Buffer.alloc(0), all, random(1), random(4095), random(0x10000), Buffer.alloc(0x10000, 0xff)]) {
+      expect(hexReplyFrame(bytes).equals(encodePacket(toHex(bytes)))).toBe(true);
+    }
   });
 });

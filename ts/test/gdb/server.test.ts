@@ -1,5 +1,5 @@
 import { AARCH64_REGISTERS, G_PACKET_BYTES, REG_CPSR, REG_PC, REG_SP, REG_SYS0, REG_V0 } from '../../src/gdb/aarch64';
-import { checksum } from '../../src/gdb/packet';
+import { checksum, encodePacket, toHex } from '../../src/gdb/packet';
 import { commandName } from '../../src/gdb/server';
 import { keepNote, MAX_NOTES, type ServerContext } from '../../src/gdb/commands/common';
 import { defaultEsrDecoder } from '../../src/gdb/commands/monitor';
@@ -676,5 +676,30 @@ describe("LLDB's packets", () => {
     expect(c.req('?')).toMatch(/;threads:01,02;thread-pcs:40000000,40000040;$/);
     const [stop] = await c.resume('vCont;s:1');
     expect(stop).toMatch(/^T05thread:01;.*;threads:01,02;thread-pcs:40000004,40000040;$/);
+  });
+});
+
+describe('memory replies the target frames itself (DebugTarget.readMemoryReply)', () => {
+  test('m sends the target\'s frame as it is, clamped to PacketSize; errors and a resend still work', () => {
+    const t = new FakeTarget();
+    const asked: [bigint, number][] = [];
+    const framed = Object.assign(t, {
+      readMemoryReply: (vcpu: number, addr: bigint, len: number): Buffer => {
+        asked.push([addr, len]);
+        return encodePacket(`${toHex(t.readMemory(vcpu, addr, len))}`);
+      },
+    });
+    const c = new MemClient(framed, { maxPacket: 0x100 });
+    t.ram.write('ok!', 0x10);
+    expect(c.req('m40000010,3')).toBe('6f6b21');
+    expect(c.req('m40000000,100')).toHaveLength(0x100); // 0x80 bytes: their hex fills PacketSize
+    expect(asked).toEqual([
+      [RAM_BASE + 0x10n, 3],
+      [RAM_BASE, 0x80],
+    ]);
+    expect(c.req('m10,4')).toBe('E0e'); // outside RAM: the target's error, as for readMemory
+    const before = c.wire.length;
+    c.raw('-'); // the last reply (E0e) is still unacknowledged: sent again, whole
+    expect(c.wire.slice(before).map((w) => w.toString('latin1')).join('')).toBe('$E0e#da');
   });
 });

@@ -103,7 +103,12 @@ const readMem: Command = {
     if (!range) return errorReply(Errno.EINVAL);
     // The hex reply must fit PacketSize: answer with fewer bytes, as the protocol allows.
     const len = Math.min(range.len, Math.floor(ctx.maxPacket / 2));
-    return guard(() => ok(toHex(ctx.target.readMemory(ctx.generalVcpu, range.addr, len))));
+    const t = ctx.target;
+    return guard(() =>
+      t.readMemoryReply
+        ? { kind: 'frame', frame: t.readMemoryReply(ctx.generalVcpu, range.addr, len) }
+        : ok(toHex(t.readMemory(ctx.generalVcpu, range.addr, len))),
+    );
   },
 };
 

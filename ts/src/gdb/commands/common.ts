@@ -94,6 +94,8 @@ export interface ServerContext {
 export type Reply =
   /** Send this payload (empty string = the "unsupported" empty reply). */
   | { kind: 'reply'; data: string | Buffer }
+  /** Send this frame as it is: a reply the target framed itself (DebugTarget.readMemoryReply). */
+  | { kind: 'frame'; frame: Buffer }
   /** Resume; the stop reply follows asynchronously. */
   | { kind: 'resume'; actions: ResumeAction[] }
   /** Detach: reply OK, then the session ends. */
