@@ -58,3 +58,31 @@ export type { UnknownMmio, LoadedImage, VmmOptions } from './vmm/vmm';
 export { RAM_BASE, UART_BASE, PSCI_SYSTEM_OFF } from './vmm/memory-map';
 export { loadKvm, hostProblem } from './vmm/host';
 export type { KvmVm, KvmModule, KvmCapabilities, VmExit } from './vmm/native-vm';
+
+// Debug targets, breakpoint bookkeeping and the capability policy.
+export { BREAKPOINT_KINDS, isWatchKind } from './target';
+export type {
+  DebugTarget,
+  StopEvent,
+  StopReason,
+  ResumeAction,
+  TargetBreakpoint,
+  BreakpointKind,
+  WatchKind,
+  CapabilitySummary,
+} from './target';
+export { BreakpointTable } from './breakpoints';
+export type { BreakpointEntry, BreakpointTableOptions, InsertRequest, InsertResult, RemoveAllReport } from './breakpoints';
+export { capabilityPolicy, isRefusal, debugUnavailableReason } from './policy';
+export type { PolicyCapabilities, DebugMode, Plan, Refusal, SessionPlan, BreakpointPlan } from './policy';
+
+// The GDB server (gdb and lldb): over TCP or a Unix socket, or the protocol core alone.
+export { listen, GdbListener, DEFAULT_HOST } from './gdb/tcp';
+export type { ListenOptions } from './gdb/tcp';
+export { GdbServer } from './gdb/server';
+export type { GdbServerOptions, RunControl, SessionEnd } from './gdb/server';
+export { TARGET_XML, AARCH64_REGISTERS, registerByName, registerByNumber } from './gdb/aarch64';
+export type { RegisterDef } from './gdb/aarch64';
+
+// The guest kernel's KASLR slide.
+export { KernelSlide, kaslrSeedSource, slideAdvice } from './kaslr';
