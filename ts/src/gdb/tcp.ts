@@ -9,6 +9,8 @@ import { EventEmitter } from 'events';
 import * as net from 'net';
 import type { DebugTarget } from '../target';
 import { DEFAULT_HOST, LOOPBACK } from './address';
+import { DEFAULT_MAX_PACKET, PacketDecoder, encodePacket } from './packet';
+import { REHEARSED_PACKETS, rehearsalServerOptions } from './rehearse';
 import { GdbServer, type GdbServerOptions, type SessionEnd } from './server';
 
 export { DEFAULT_HOST } from './address';
@@ -27,6 +29,8 @@ export interface ListenOptions {
   allowRemote?: boolean;
   /** Options for each connection's GdbServer. */
   server?: GdbServerOptions;
+  /** Rehearse gdb's and lldb's connect over loopback on a stand-in target once listening (default true). */
+  rehearse?: boolean;
 }
 
 /** A listening GDB server. Events: 'connect' (GdbServer), 'refused' (), 'session-end' (SessionEnd). */
@@ -54,10 +58,25 @@ export class GdbListener extends EventEmitter {
     return this.active?.server;
   }
 
+  /**
+   * The connect rehearsal's replies (ts/src/gdb/rehearse.ts), once it has run; empty when it was
+   * off or failed (it only saves time: the first client compiles what it did not).
+   */
+  rehearsal: Promise<string[]> = Promise.resolve([]);
+
+  /** Start the rehearsal in the background: a loopback client against a stand-in listener. */
+  rehearse(): void {
+    this.rehearsal = rehearseOverLoopback(this.target).catch((e: unknown) => {
+      this.options.server?.log?.(`connect rehearsal: ${e instanceof Error ? e.message : String(e)}`);
+      return [];
+    });
+  }
+
   /** Stop listening and drop the client (its breakpoints are removed). */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.rehearsal;
     this.active?.socket.destroy();
-    return new Promise((resolve) => this.srv.close(() => resolve()));
+    await new Promise<void>((resolve) => this.srv.close(() => resolve()));
   }
 
   private onConnection(socket: net.Socket): void {
@@ -104,9 +123,60 @@ export function listen(target: DebugTarget, options: ListenOptions = {}): Promis
     srv.once('error', reject);
     const done = (): void => {
       srv.off('error', reject);
+      // Before the first client: compile the connect path on a stand-in (ts/src/gdb/rehearse.ts).
+      if (options.rehearse !== false) listener.rehearse();
       resolve(listener);
     };
     if (options.path !== undefined) srv.listen(options.path, done);
     else srv.listen(options.port ?? 1234, host, done);
   });
+}
+
+/** How long the rehearsal waits for one reply (the emulated machine answers in milliseconds). */
+const REHEARSAL_REPLY_MS = 10_000;
+
+/**
+ * gdb's and lldb's connect (REHEARSED_PACKETS) from a loopback client to a second listener over
+ * a stand-in with `target`'s capabilities, one request at a time as they send it. Resolves with
+ * the replies' payloads; both ends are closed.
+ */
+async function rehearseOverLoopback(target: DebugTarget): Promise<string[]> {
+  const stand = rehearsalServerOptions(target.capabilities());
+  const l = await listen(stand.target, { host: DEFAULT_HOST, port: 0, rehearse: false, server: stand.server });
+  const { port } = l.address() as net.AddressInfo;
+  const socket = net.connect(port, DEFAULT_HOST);
+  socket.setNoDelay(true);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const decoder = new PacketDecoder(DEFAULT_MAX_PACKET);
+    let waiting: { resolve: (payload: string) => void; reject: (e: Error) => void } | undefined;
+    socket.on('data', (d: Buffer) => {
+      for (const ev of decoder.push(d)) if (ev.type === 'packet') waiting?.resolve(ev.payload.toString('latin1'));
+    });
+    socket.once('close', () => waiting?.reject(new Error('the stand-in closed the connection')));
+    const replies: string[] = [];
+    socket.write('+');
+    for (const p of REHEARSED_PACKETS) {
+      replies.push(
+        await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no reply to ${p}`)), REHEARSAL_REPLY_MS);
+          waiting = {
+            resolve: (r) => {
+              clearTimeout(timer);
+              resolve(r);
+            },
+            reject,
+          };
+          socket.write(encodePacket(p));
+        }),
+      );
+    }
+    return replies;
+  } finally {
+    socket.destroy();
+    await l.close();
+  }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { BUSY_MESSAGE, listen, type GdbListener } from '../../src/gdb/tcp';
 import { encodePacket } from '../../src/gdb/packet';
+import { REHEARSED_PACKETS } from '../../src/gdb/rehearse';
 import { FakeTarget, INSN, RAM_BASE } from './fake-target';
 
 function connect(addr: net.AddressInfo | string): Promise<net.Socket> {
@@ -118,5 +119,38 @@ describe('TCP and Unix socket adapter', () => {
       listener = undefined;
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the connect rehearsal (ts/src/gdb/rehearse.ts)', () => {
+  test('every rehearsed packet is answered as on a real guest: the paths gdb and lldb take are the ones compiled', async () => {
+    const l = await listen(new FakeTarget(), { port: 0 });
+    const replies = await l.rehearsal;
+    await l.close();
+    // vMustReplyEmpty, qTStatus and qSymbol:: are answered empty; everything else has a payload.
+    expect(replies).toHaveLength(REHEARSED_PACKETS.length);
+    // The one error is gdb's own probe below RAM (m3ffffffc,4), answered as on a real guest.
+    const errors = REHEARSED_PACKETS.filter((_p, i) => /^E[0-9a-f]{2}$/.test(replies[i] as string));
+    expect(errors).toEqual(['m3ffffffc,4']);
+    expect(replies[0]).toMatch(/^PacketSize=/);
+  });
+
+  test('listen rehearses without touching the real target beyond its capabilities', async () => {
+    const t = new FakeTarget();
+    const used = new Set<string>();
+    const watched = new Proxy(t, {
+      get(obj, prop, recv) {
+        const v = Reflect.get(obj, prop, recv) as unknown;
+        if (typeof v === 'function' && typeof prop === 'string') used.add(prop);
+        return v;
+      },
+    });
+    const ram = Buffer.from(t.ram);
+    const l = await listen(watched, { port: 0 });
+    expect(await l.rehearsal).toHaveLength(REHEARSED_PACKETS.length);
+    await l.close();
+    expect([...used]).toEqual(['capabilities']);
+    expect(t.ram.equals(ram)).toBe(true);
+    expect(t.calls).toEqual([]);
   });
 });
