@@ -40,12 +40,32 @@ export function commandNames(): string[] {
 
 function usage(): string {
   const lines = commandNames().map((n) => `  ${n.padEnd(8)} ${loadCommand(n)?.summary ?? ''}`);
-  return `usage: kvm-debug <command> [args]\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: kvm-debug <command> [args]    (kvm-debug help <command>, kvm-debug --version)\ncommands:\n${lines.join('\n')}\n`;
+}
+
+/** The package's version, from its package.json (two levels above ts/dist/cli.js and ts/src/cli.ts). */
+export function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`kvm-debug ${version()}\n`);
+    return Exit.Ok;
+  }
+  if (name === 'help' && rest[0] !== undefined) {
+    // `help decode`: that command's own help.
+    const cmd = loadCommand(rest[0]);
+    if (cmd === undefined) {
+      io.stderr.write(`kvm-debug: unknown command ${JSON.stringify(rest[0])}\n${usage()}`);
+      return Exit.BadInput;
+    }
+    io.stdout.write(cmd.usage);
+    return Exit.Ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage());
     return name === undefined ? Exit.BadInput : Exit.Ok;
@@ -58,7 +78,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   return cmd.run(rest, io);
 }
 
+/**
+ * A reader that went away (`kvm-debug decode ... | head`) is not an error: stop quietly, as
+ * Unix tools do after SIGPIPE, with the status they report for it (128 + SIGPIPE).
+ */
+const EXIT_SIGPIPE = 141;
+
 if (require.main === module) {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(EXIT_SIGPIPE);
+      throw e;
+    });
+  }
   main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;

@@ -37,16 +37,17 @@ export function defaultBackend(): Backend {
 }
 
 /**
- * Parses `0x` hex, `0b` binary or decimal text (surrounding blanks allowed)
- * into a 64-bit value. Anything else, or more than 64 bits, throws
+ * Parses `0x` hex, `0b` binary or decimal text (surrounding blanks allowed; `_` between
+ * digits, as in `0x9600_0045`) into a 64-bit value. Anything else, or more than 64 bits, throws
  * ERR_BAD_VALUE with a message naming the text.
  */
 export function parseValue(text: string): bigint {
   const t = text.trim();
-  if (!/^(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)$/.test(t)) {
-    throw badValue(text, 'not a number (expected 0x-hex, 0b-binary or decimal)');
+  // Underscores group digits (0x9600_0045), one at a time and between digits, as in Rust and JS.
+  if (!/^(0[xX][0-9a-fA-F](_?[0-9a-fA-F])*|0[bB][01](_?[01])*|[0-9](_?[0-9])*)$/.test(t)) {
+    throw badValue(text, 'not a number (expected 0x-hex, 0b-binary or decimal; _ may group digits)');
   }
-  const v = BigInt(t);
+  const v = BigInt(t.replace(/_/g, ''));
   if (v > U64_MAX) throw badValue(text, 'more than 64 bits');
   return v;
 }

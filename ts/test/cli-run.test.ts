@@ -13,6 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PassThrough } from 'stream';
 import { runCaps } from '../src/cli/caps';
+import { emulatedHint, isCheckout } from '../src/vmm/host';
 import { runCommand, parseRunArgs, type RunDeps } from '../src/cli/run';
 import { encodePacket, PacketDecoder } from '../src/gdb/packet';
 import { A64, PSCI_SYSTEM_OFF, RAM_BASE, UART, fakeCaps, fakeModule, loadConst32, type FakeVm } from './session.fake-vm';
@@ -445,5 +446,32 @@ describe('caps', () => {
     expect(t.out()).toContain('not possible here: this host is x86_64, not arm64');
     const bad = io();
     expect(await runCaps(['--bogus'], bad.io, () => fakeModule(caps))).toBe(2);
+    expect(bad.err()).toContain('kvm-debug caps: unknown option --bogus');
+  });
+
+  test('--debug require exits 1 when guest debugging is unavailable, naming why; 0 when it is there', async () => {
+    const off = io();
+    expect(await runCaps(['--debug', 'require'], off.io, () => fakeModule(fakeCaps({ setGuestDebug: false })))).toBe(1);
+    expect(off.err()).toBe('kvm-debug caps: --debug require: guest debugging is unavailable here: debugging required but the kernel lacks KVM_CAP_SET_GUEST_DEBUG [ERR_DEBUG_UNAVAILABLE]\n');
+    expect(off.out()).toContain('guest debugging:');
+    const on = io();
+    expect(await runCaps(['--debug=require', '--json'], on.io, () => fakeModule(fakeCaps({})))).toBe(0);
+    expect((JSON.parse(on.out()) as { debug: unknown }).debug).toEqual({ mode: 'require', enabled: true });
+    const auto = io();
+    expect(await runCaps(['--debug', 'auto'], auto.io, () => fakeModule(fakeCaps({ setGuestDebug: false })))).toBe(0);
+    const bad = io();
+    expect(await runCaps(['--debug', 'maybe'], bad.io, () => fakeModule(fakeCaps({})))).toBe(2);
+    expect(bad.err()).toContain('--debug wants require, auto or off, got "maybe"');
+  });
+});
+
+describe('advice on a host without arm64 KVM', () => {
+  test('a checkout points at npm start; an installed package at an arm64 host and what works anywhere', () => {
+    expect(isCheckout()).toBe(true);
+    expect(isCheckout(os.tmpdir())).toBe(false);
+    expect(emulatedHint(true)).toContain('npm start');
+    expect(emulatedHint(false)).not.toMatch(/npm (start|run)/);
+    expect(emulatedHint(false)).toContain('arm64 Linux host with /dev/kvm');
+    expect(emulatedHint(false)).toContain('`kvm-debug decode`');
   });
 });

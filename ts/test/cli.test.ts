@@ -111,3 +111,66 @@ describe('kvm-debug CLI usage', () => {
     expect(r.stdout).toMatch(/^EC 0x3c BRK64/);
   });
 });
+
+describe('kvm-debug CLI polish', () => {
+  it('--version prints the package version; help decode prints the command\'s own help', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(kvmDebug(['--version'])).toEqual({ code: 0, stdout: `kvm-debug ${pkg.version}\n`, stderr: '' });
+    const h = kvmDebug(['help', 'decode']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/^usage: kvm-debug decode <value>\.\.\. \[options\]\n/);
+    expect(h.stdout).toContain('--backend native|wasm');
+    expect(h.stdout).toBe(kvmDebug(['decode', '--help']).stdout);
+    expect(kvmDebug(['help', 'nope']).code).toBe(2);
+  });
+
+  it('underscores group digits: 0x9600_0045 is 0x96000045; a misplaced one is named', () => {
+    expect(kvmDebug(['decode', '0x9600_0045']).stdout).toBe(kvmDebug(['decode', '0x96000045']).stdout);
+    const r = kvmDebug(['decode', '0x9600__0045']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"0x9600__0045"');
+  });
+
+  it('--grep picks the syndromes out of a dmesg excerpt, and nothing else', () => {
+    const dmesg = [
+      '[   12.3] Unable to handle kernel paging request at virtual address 0000000000000008',
+      '[   12.3] Mem abort info:',
+      '[   12.3]   ESR = 0x0000000096000045',
+      '[   12.3]   EC = 0x25: DABT (current EL), IL = 32 bits',
+      '[   12.4] kvm [301]: Unexpected guest exception: esr=0xf2000123 at pc 0x1000',
+      '[   12.5] Internal error: Oops: 0000000096000004 [#1] PREEMPT SMP',
+      '[   12.6] x0 : 0000000000000000 x1 : 0000000000000045',
+    ].join('\n');
+    const r = kvmDebug(['decode', '--grep', '--json'], dmesg);
+    expect(r.stderr).toBe('');
+    const values = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { value: string }).value);
+    expect(values).toEqual(['0x96000045', '0xf2000123', '0x96000004']);
+  });
+
+  it('decode ... | head exits quietly (SIGPIPE status, no EPIPE stack trace)', async () => {
+    const { spawn } = await import('child_process');
+    const child = spawn(process.execPath, [CLI, 'decode', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // Read the first output, then go away as head does, while values keep coming.
+    const first = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdin.on('error', () => undefined); // the CLI may be gone before all of it is written
+    child.stdin.write('0x96000045\n'.repeat(1000));
+    await first;
+    child.stdout.destroy();
+    child.stdin.write('0x96000045\n'.repeat(200_000));
+    child.stdin.end();
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect([code, err]).toEqual([141, '']);
+  }, 30_000);
+
+  it('stdin is streamed: a value is printed as soon as its line arrives, before stdin ends', async () => {
+    const { spawn } = await import('child_process');
+    const child = spawn(process.execPath, [CLI, 'decode', '--grep'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const first = new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+    child.stdin.write('[ 1.0] ESR = 0xf2000123\n');
+    expect(await first).toMatch(/^EC 0x3c BRK64/);
+    child.stdin.end();
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+  }, 30_000);
+});

@@ -4,19 +4,30 @@
  * What KVM offers on this host (the addon's kvmCapabilities()) and what the
  * capability policy makes of it: whether a session would debug the guest, and if
  * not, why. Text for people, `--json` (one object) for scripts. Exit 0 when the
- * report was made, even when KVM is unavailable (the report says so); 1 when the
- * addon cannot be loaded; 2 on bad usage.
+ * report was made, even when KVM is unavailable (the report says so), except that
+ * `--debug require` exits 1 when guest debugging is unavailable (so a script can gate on
+ * it); 1 when the addon cannot be loaded; 2 on bad usage.
  */
 import { messageOf } from '../errors';
 import { capabilityPolicy, isRefusal, type DebugMode } from '../policy';
 import type { KvmCapabilities, KvmModule } from '../vmm/native-vm';
 import { Exit, type CliIo, type Command } from './command';
+import { helpText, parseCommandLine, type CommandLine } from './options';
 import { hostProblem, loadKvm } from '../vmm/host';
 
-const USAGE = `usage: kvm-debug caps [--json] [--debug require|auto|off]
-  --json    one JSON object: the capabilities plus the debug plan
-  --debug   the policy request to evaluate (default auto)
-`;
+const LINE: CommandLine = {
+  name: 'caps',
+  synopsis: ['[options]'],
+  options: {
+    json: { type: 'boolean', description: 'one JSON object: the capabilities plus the debug plan' },
+    debug: {
+      type: 'string',
+      choices: ['require', 'auto', 'off'],
+      description: 'the policy request to evaluate (default auto);\nrequire: exit 1 when guest debugging is unavailable',
+    },
+  },
+};
+const USAGE = helpText(LINE);
 
 /** The debug verdict of the policy for these capabilities (pure; no VM is created). */
 export function debugVerdict(caps: KvmCapabilities, mode: DebugMode): { mode: DebugMode; enabled: boolean; reason?: string } {
@@ -55,26 +66,18 @@ export function capsText(caps: KvmCapabilities, mode: DebugMode): string {
 
 /** Runs `caps` with an injectable addon loader (tests). */
 export async function runCaps(args: string[], io: CliIo, load: () => KvmModule = loadKvm): Promise<number> {
-  let json = false;
-  let mode: DebugMode = 'auto';
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--help' || a === '-h') {
-      io.stdout.write(USAGE);
-      return Exit.Ok;
-    } else if (a === '--json') json = true;
-    else if (a === '--debug' || a.startsWith('--debug=')) {
-      const v = a === '--debug' ? args[++i] : a.slice('--debug='.length);
-      if (v !== 'require' && v !== 'auto' && v !== 'off') {
-        io.stderr.write(`kvm-debug caps: --debug wants require, auto or off, got ${JSON.stringify(v ?? '')}\n${USAGE}`);
-        return Exit.BadInput;
-      }
-      mode = v;
-    } else {
-      io.stderr.write(`kvm-debug caps: unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-      return Exit.BadInput;
-    }
+  const parsed = parseCommandLine(LINE, args);
+  if (typeof parsed === 'string' || parsed.positionals.length > 0) {
+    const why = typeof parsed === 'string' ? parsed : `unknown argument ${JSON.stringify(parsed.positionals[0])}`;
+    io.stderr.write(`kvm-debug caps: ${why}\n${USAGE}`);
+    return Exit.BadInput;
   }
+  if (parsed.help) {
+    io.stdout.write(USAGE);
+    return Exit.Ok;
+  }
+  const json = parsed.values.json === true;
+  const mode = (parsed.values.debug ?? 'auto') as DebugMode;
   let caps: KvmCapabilities;
   try {
     caps = load().kvmCapabilities();
@@ -82,12 +85,17 @@ export async function runCaps(args: string[], io: CliIo, load: () => KvmModule =
     io.stderr.write(`kvm-debug caps: ${messageOf(e)}\n`);
     return Exit.Failure;
   }
+  const verdict = debugVerdict(caps, mode);
   if (json) {
     const problem = hostProblem(caps);
-    const out = { ...caps, debug: debugVerdict(caps, mode), ...(problem !== undefined ? { runProblem: problem } : {}) };
+    const out = { ...caps, debug: verdict, ...(problem !== undefined ? { runProblem: problem } : {}) };
     io.stdout.write(JSON.stringify(out) + '\n');
   } else {
     io.stdout.write(capsText(caps, mode));
+  }
+  if (mode === 'require' && !verdict.enabled) {
+    io.stderr.write(`kvm-debug caps: --debug require: guest debugging is unavailable here: ${verdict.reason ?? 'no reason given'}\n`);
+    return Exit.Failure;
   }
   return Exit.Ok;
 }

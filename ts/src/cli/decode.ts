@@ -1,97 +1,138 @@
 /**
- * `kvm-debug decode <value>... [--json] [--backend wasm|native]`
+ * `kvm-debug decode <value>... [--json] [--grep] [--backend wasm|native]`
  *
- * Decodes ESR_ELx values. Values come from the arguments, or from stdin
- * (whitespace separated) when none are given or one is `-`. Text mode prints
- * the summary line, then the indented field tree, a blank line between values;
- * `--json` prints one JSON tree per line. A bad value is reported on stderr,
- * naming it; the others are still decoded and the exit code is 2.
+ * Decodes ESR_ELx values. Values come from the arguments, or from stdin when none are given
+ * or one is `-`. stdin is read a line at a time and output is written with back-pressure, so
+ * `dmesg -w | kvm-debug decode --grep` decodes as the kernel logs. `--grep` picks syndromes
+ * out of free text (`ESR = 0x...`, `esr=0x...`, `ESR_EL2: 0x...`, an arm64 Oops line) instead
+ * of reading every word as a value. Text mode prints the summary line, then the indented
+ * field tree, a blank line between values; `--json` prints one JSON tree per line. A bad value
+ * is reported on stderr, naming it; the others are still decoded and the exit code is 2.
  */
-import { loadBackend, type Backend, type BackendName } from '../binding';
+import { once } from 'events';
+import { loadBackend, type Backend } from '../binding';
 import { decodeJson, decodeText, parseValue, summary } from '../decode';
 import { messageOf } from '../errors';
-import { Exit, readAll, type CliIo, type Command } from './command';
+import { Exit, type CliIo, type Command } from './command';
+import { helpText, parseCommandLine, type CommandLine } from './options';
 
-const USAGE = `usage: kvm-debug decode <value>... [--json] [--backend wasm|native]
-  <value>   ESR_ELx as 0x-hex, 0b-binary or decimal; '-' or none: read stdin
-  --json    print each field tree as one line of JSON
-  --backend force the native addon or the wasm build (default: native, else wasm)
-`;
+const LINE: CommandLine = {
+  name: 'decode',
+  synopsis: ['<value>... [options]', '--grep [options] < text'],
+  positionals: [['<value>', "ESR_ELx as 0x-hex, 0b-binary or decimal (0x9600_0045 too); '-' or none: stdin"]],
+  options: {
+    json: { type: 'boolean', description: 'print each field tree as one line of JSON' },
+    grep: { type: 'boolean', description: 'pick syndromes out of free text (dmesg, a KVM log): ESR = 0x.., esr=0x..,\nESR_EL2: 0x.., and the syndrome of an arm64 "Internal error: Oops: ..." line' },
+    backend: { type: 'string', choices: ['native', 'wasm'], description: 'force the native addon or the wasm build (default: native, else wasm)' },
+  },
+};
 
-interface Options {
-  json: boolean;
-  backend?: BackendName;
-  values: string[];
-  stdin: boolean;
+/**
+ * Syndromes in free text: `ESR`, `esr` or `ESR_ELx` then `=`, `:` or blanks and a 0x value
+ * (Linux arm64 do_mem_abort's "ESR = 0x...", KVM's "esr=0x..."), or the 16 hex digits an
+ * arm64 die() prints after "Internal error: <what>:" (arch/arm64/kernel/traps.c).
+ */
+const SYNDROME_IN_TEXT = /\besr(?:_el[123])?\s*[=:]?\s*(0x[0-9a-f_]+)\b|Internal error: [^:\n]*: ([0-9a-f]{16}) \[#/gi;
+
+/** The values `--grep` finds in a line of text, as written there. */
+export function syndromesIn(text: string): string[] {
+  return [...text.matchAll(SYNDROME_IN_TEXT)].map((m) => (m[1] !== undefined ? m[1] : `0x${m[2] as string}`));
 }
 
-function parseArgs(args: string[]): Options | string {
-  const o: Options = { json: false, values: [], stdin: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--json') {
-      o.json = true;
-    } else if (a === '--backend' || a.startsWith('--backend=')) {
-      const v = a === '--backend' ? args[++i] : a.slice('--backend='.length);
-      if (v !== 'native' && v !== 'wasm') return `--backend wants native or wasm, got ${JSON.stringify(v ?? '')}`;
-      o.backend = v;
-    } else if (a === '-') {
-      o.stdin = true;
-    } else if (a.startsWith('--')) {
-      return `unknown option ${a}`;
-    } else {
-      o.values.push(a);
-    }
-  }
-  if (o.values.length === 0) o.stdin = true;
-  return o;
-}
+/** Output of one run: values are decoded into a buffer, written a block at a time, with back-pressure. */
+class Printer {
+  private pending: string[] = [];
+  private size = 0;
+  private first = true;
+  code: number = Exit.Ok;
 
-async function run(args: string[], io: CliIo): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.stdout.write(USAGE);
-    return Exit.Ok;
-  }
-  const o = parseArgs(args);
-  if (typeof o === 'string') {
-    io.stderr.write(`kvm-debug decode: ${o}\n${USAGE}`);
-    return Exit.BadInput;
-  }
-  let backend: Backend;
-  try {
-    backend = loadBackend(o.backend === undefined ? {} : { backend: o.backend });
-  } catch (e) {
-    io.stderr.write(`kvm-debug decode: ${messageOf(e)}\n`);
-    return Exit.Failure;
-  }
-  const texts = [...o.values];
-  if (o.stdin) texts.push(...(await readAll(io.stdin)).split(/\s+/).filter((t) => t !== ''));
+  constructor(
+    private readonly io: CliIo,
+    private readonly backend: Backend,
+    private readonly json: boolean,
+  ) {}
 
-  let code: number = Exit.Ok;
-  let first = true;
-  for (const text of texts) {
+  add(text: string): void {
     let value: bigint;
     try {
       value = parseValue(text);
     } catch (e) {
-      io.stderr.write(`kvm-debug decode: ${messageOf(e)}\n`);
-      code = Exit.BadInput;
-      continue;
+      this.io.stderr.write(`kvm-debug decode: ${messageOf(e)}\n`);
+      this.code = Exit.BadInput;
+      return;
     }
-    if (o.json) {
-      io.stdout.write(`${decodeJson(value, backend)}\n`);
-    } else {
-      if (!first) io.stdout.write('\n');
-      io.stdout.write(`${summary(value, backend)}\n${decodeText(value, backend)}`);
-    }
-    first = false;
+    const out = this.json
+      ? `${decodeJson(value, this.backend)}\n`
+      : `${this.first ? '' : '\n'}${summary(value, this.backend)}\n${decodeText(value, this.backend)}`;
+    this.first = false;
+    this.pending.push(out);
+    this.size += out.length;
   }
-  return code;
+
+  /** Decode many values: the output is written whenever a block is full. */
+  async addAll(texts: readonly string[]): Promise<void> {
+    for (const t of texts) {
+      this.add(t);
+      await this.flush();
+    }
+  }
+
+  /** Write what is pending (with `force`, or once it is large); wait while stdout is full. */
+  async flush(force = false): Promise<void> {
+    if (this.size === 0 || (!force && this.size < FLUSH_CHARS)) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.size = 0;
+    if (!this.io.stdout.write(text)) await once(this.io.stdout, 'drain');
+  }
+}
+
+/** Pending output is written once it reaches this many characters, and after each input chunk. */
+const FLUSH_CHARS = 1 << 16;
+
+async function run(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommandLine(LINE, args);
+  if (typeof parsed === 'string') {
+    io.stderr.write(`kvm-debug decode: ${parsed}\n${helpText(LINE)}`);
+    return Exit.BadInput;
+  }
+  if (parsed.help) {
+    io.stdout.write(helpText(LINE));
+    return Exit.Ok;
+  }
+  const { json, grep, backend: name } = parsed.values;
+  let backend: Backend;
+  try {
+    backend = loadBackend(name === 'native' || name === 'wasm' ? { backend: name } : {});
+  } catch (e) {
+    io.stderr.write(`kvm-debug decode: ${messageOf(e)}\n`);
+    return Exit.Failure;
+  }
+  const printer = new Printer(io, backend, json === true);
+  const words = (text: string): string[] => (grep === true ? syndromesIn(text) : text.split(/\s+/).filter((t) => t !== ''));
+  const fromArgs = parsed.positionals.filter((a) => a !== '-');
+  for (const a of fromArgs) await printer.addAll(words(a));
+  await printer.flush(true);
+  if (fromArgs.length === 0 || parsed.positionals.includes('-')) {
+    // A chunk at a time, as it arrives: a follower (`dmesg -w`) sees each value once its line
+    // is in, a file is decoded in blocks. The next chunk is read only after the output of this
+    // one is written and drained (back-pressure).
+    let partial = '';
+    for await (const chunk of io.stdin) {
+      const lines = (partial + (typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8'))).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) await printer.addAll(words(line));
+      await printer.flush(true);
+    }
+    await printer.addAll(words(partial));
+    await printer.flush(true);
+  }
+  return printer.code;
 }
 
 /** The `decode` subcommand. */
 export const command: Command = {
-  summary: 'decode ESR_ELx syndrome values (arguments or stdin)',
-  usage: USAGE,
+  summary: 'decode ESR_ELx syndrome values (arguments, stdin, or --grep over free text)',
+  usage: helpText(LINE),
   run,
 };

@@ -35,32 +35,41 @@ import type { KvmModule, KvmVm } from '../vmm/native-vm';
 import { Vmm, loadGuestImage } from '../vmm/vmm';
 import { attachConsole } from './console';
 import { Exit, type CliIo, type Command } from './command';
+import { helpText, parseCommandLine, type CommandLine } from './options';
 
 /** The kernel command line when --append is not given. */
 export const DEFAULT_APPEND = 'console=ttyAMA0';
 /** Default guest RAM in MiB with --kernel. */
 export const DEFAULT_KERNEL_MEM_MIB = 512;
 
-const USAGE = `usage: kvm-debug run <image> [options]
-       kvm-debug run --kernel Image [--initrd FILE] [--append "ARGS"] [options]
-  <image>              arm64 ELF, or a raw image loaded at RAM base 0x${RAM_BASE.toString(16)}
-  --kernel Image       boot an arm64 Linux Image on the board (GIC, timer, PSCI, PL011)
-  --initrd FILE        the initramfs for --kernel
-  --append "ARGS"      the kernel command line (default: ${DEFAULT_APPEND})
-  --dtb-out FILE       write the generated device tree there (check it with dtc -I dtb FILE)
-  --kaslr-seed N       put a kaslr-seed in the device tree (default none: KASLR stays off
-                       unless the CPU has RNDR); the slide is reported once the kernel
-                       has relocated itself, and gdb gets it through qOffsets
-  --gdb HOST:PORT      serve the GDB remote protocol over TCP (default host ${DEFAULT_HOST})
-  --gdb-unix PATH      serve it on a Unix socket instead
-  --allow-remote       allow --gdb on a non-loopback address (the protocol has no authentication)
-  --wait               keep the guest stopped until the debugger connects
-  --debug MODE         require | auto | off (default auto: run without debugging if KVM cannot)
-  --vcpus N            vCPUs (default 1; the others start powered off, PSCI CPU_ON starts them)
-  --mem MiB            guest RAM (default ${DEFAULT_MEM_MIB})
-The guest's PL011 UART (0x${UART_BASE.toString(16)}) prints on stdout; PSCI SYSTEM_OFF ends the run.
-With --kernel, stdin is the guest's console: on a terminal, Ctrl-A x quits.
-`;
+const LINE: CommandLine = {
+  name: 'run',
+  synopsis: ['<image> [options]', '--kernel Image [--initrd FILE] [--append "ARGS"] [options]'],
+  positionals: [['<image>', `arm64 ELF, or a raw image loaded at RAM base 0x${RAM_BASE.toString(16)}`]],
+  options: {
+    kernel: { type: 'string', value: 'Image', wants: 'a file path', description: 'boot an arm64 Linux Image on the board (GIC, timer, PSCI, PL011)' },
+    initrd: { type: 'string', value: 'FILE', wants: 'a file path', description: 'the initramfs for --kernel' },
+    append: { type: 'string', value: '"ARGS"', wants: 'the kernel command line', description: `the kernel command line (default: ${DEFAULT_APPEND})` },
+    'dtb-out': { type: 'string', value: 'FILE', wants: 'a file path', description: 'write the generated device tree there (check it with dtc -I dtb FILE)' },
+    'kaslr-seed': {
+      type: 'string',
+      value: 'N',
+      wants: 'a 64-bit number',
+      description:
+        'put a kaslr-seed in the device tree (default none: KASLR stays off\nunless the CPU has RNDR); the slide is reported once the kernel\nhas relocated itself, and gdb gets it through qOffsets',
+    },
+    gdb: { type: 'string', value: 'HOST:PORT', wants: 'HOST:PORT (e.g. 127.0.0.1:1234)', description: `serve the GDB remote protocol over TCP (default host ${DEFAULT_HOST}); gdb or lldb` },
+    'gdb-unix': { type: 'string', value: 'PATH', wants: 'a socket path', description: 'serve it on a Unix socket instead' },
+    'allow-remote': { type: 'boolean', description: 'allow --gdb on a non-loopback address (the protocol has no authentication)' },
+    wait: { type: 'boolean', description: 'keep the guest stopped until the debugger connects' },
+    debug: { type: 'string', choices: ['require', 'auto', 'off'], description: 'default auto: run without debugging if KVM cannot' },
+    vcpus: { type: 'string', value: 'N', wants: 'a positive integer', description: 'vCPUs (default 1; the others start powered off, PSCI CPU_ON starts them)' },
+    mem: { type: 'string', value: 'MiB', wants: 'a positive integer', description: `guest RAM (default ${DEFAULT_MEM_MIB}; ${DEFAULT_KERNEL_MEM_MIB} with --kernel)` },
+  },
+  epilog: `The guest's PL011 UART (0x${UART_BASE.toString(16)}) prints on stdout; PSCI SYSTEM_OFF ends the run.
+With --kernel, stdin is the guest's console: on a terminal, Ctrl-A x quits.`,
+};
+const USAGE = helpText(LINE);
 
 /** The board's UART writes the guest's console straight to this fd (stdout) from Rust. */
 const CONSOLE_FD = 1;
@@ -110,102 +119,52 @@ function positiveInt(name: string, v: string | undefined, max: number): number |
 
 /** Parse the arguments; a string is the usage error. */
 export function parseRunArgs(args: string[]): RunOptions | string {
-  const o: Partial<RunOptions> & {
-    allowRemote: boolean;
-    wait: boolean;
-    debug: DebugMode;
-    vcpus: number;
-    kernel: boolean;
-    append: string;
-  } = {
-    allowRemote: false,
-    wait: false,
-    debug: 'auto',
+  const parsed = parseCommandLine(LINE, args);
+  if (typeof parsed === 'string') return parsed;
+  const v = parsed.values as Record<string, string | undefined>;
+  const o: Partial<RunOptions> & { allowRemote: boolean; wait: boolean; debug: DebugMode; vcpus: number; kernel: boolean; append: string } = {
+    allowRemote: parsed.values['allow-remote'] === true,
+    wait: parsed.values.wait === true,
+    debug: (v.debug ?? 'auto') as DebugMode,
     vcpus: 1,
-    kernel: false,
-    append: DEFAULT_APPEND,
+    kernel: v.kernel !== undefined,
+    append: v.append ?? DEFAULT_APPEND,
   };
-  const path = (name: string, v: string | undefined): string => {
-    if (!v || v.startsWith('--')) throw new Error(`${name} wants a file path`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const raw = args[i] as string;
-    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
-    const a = eq > 0 ? raw.slice(0, eq) : raw;
-    const value = (): string | undefined => (eq > 0 ? raw.slice(eq + 1) : args[++i]);
-    switch (a) {
-      case '--gdb': {
-        const v = value();
-        const hp = parseHostPort(v ?? '');
-        if (typeof hp === 'string') return hp;
-        o.gdb = hp;
-        break;
-      }
-      case '--gdb-unix': {
-        const v = value();
-        if (!v) return '--gdb-unix wants a socket path';
-        o.gdbUnix = v;
-        break;
-      }
-      case '--kernel':
-      case '--initrd':
-      case '--dtb-out': {
-        let p: string;
-        try {
-          p = path(a, value());
-        } catch (e) {
-          return (e as Error).message;
-        }
-        if (a === '--kernel') {
-          if (o.image !== undefined) return `one image only, got ${JSON.stringify(o.image)} and --kernel ${JSON.stringify(p)}`;
-          o.image = p;
-          o.kernel = true;
-        } else if (a === '--initrd') o.initrd = p;
-        else o.dtbOut = p;
-        break;
-      }
-      case '--append': {
-        const v = value();
-        if (v === undefined) return '--append wants the kernel command line';
-        o.append = v;
-        break;
-      }
-      case '--kaslr-seed': {
-        const v = value() ?? '';
-        if (!/^(0x[0-9a-f]+|\d+)$/i.test(v) || BigInt(v) >= 1n << 64n) return `--kaslr-seed wants a 64-bit number, got ${JSON.stringify(v)}`;
-        o.kaslrSeed = BigInt(v);
-        break;
-      }
-      case '--allow-remote':
-        o.allowRemote = true;
-        break;
-      case '--wait':
-        o.wait = true;
-        break;
-      case '--debug': {
-        const v = value();
-        if (v !== 'require' && v !== 'auto' && v !== 'off') return `--debug wants require, auto or off, got ${JSON.stringify(v ?? '')}`;
-        o.debug = v;
-        break;
-      }
-      case '--vcpus': {
-        const n = positiveInt('--vcpus', value(), MAX_VCPUS);
-        if (typeof n === 'string') return n;
-        o.vcpus = n;
-        break;
-      }
-      case '--mem': {
-        const n = positiveInt('--mem', value(), 1 << 20);
-        if (typeof n === 'string') return n;
-        o.memMib = n;
-        break;
-      }
-      default:
-        if (a.startsWith('-') && a !== '-') return `unknown option ${a}`;
-        if (o.image !== undefined) return `one image only, got ${JSON.stringify(o.image)} and ${JSON.stringify(a)}`;
-        o.image = a;
-    }
+  const [image, extra] = parsed.positionals;
+  if (v.kernel !== undefined && image !== undefined) return `one image only, got ${JSON.stringify(image)} and --kernel ${JSON.stringify(v.kernel)}`;
+  if (extra !== undefined) return `one image only, got ${JSON.stringify(image)} and ${JSON.stringify(extra)}`;
+  const image0 = v.kernel ?? image;
+  if (image0 !== undefined) o.image = image0;
+  for (const [name, given] of [
+    ['--kernel', v.kernel],
+    ['--initrd', v.initrd],
+    ['--dtb-out', v['dtb-out']],
+    ['--gdb-unix', v['gdb-unix']],
+  ] as const) {
+    if (given === '') return `${name} wants ${name === '--gdb-unix' ? 'a socket path' : 'a file path'}`;
+  }
+  if (v.initrd !== undefined) o.initrd = v.initrd;
+  if (v['dtb-out'] !== undefined) o.dtbOut = v['dtb-out'];
+  if (v['gdb-unix'] !== undefined) o.gdbUnix = v['gdb-unix'];
+  if (v.gdb !== undefined) {
+    const hp = parseHostPort(v.gdb);
+    if (typeof hp === 'string') return hp;
+    o.gdb = hp;
+  }
+  if (v['kaslr-seed'] !== undefined) {
+    const seed = v['kaslr-seed'];
+    if (!/^(0x[0-9a-f]+|\d+)$/i.test(seed) || BigInt(seed) >= 1n << 64n) return `--kaslr-seed wants a 64-bit number, got ${JSON.stringify(seed)}`;
+    o.kaslrSeed = BigInt(seed);
+  }
+  if (v.vcpus !== undefined) {
+    const n = positiveInt('--vcpus', v.vcpus, MAX_VCPUS);
+    if (typeof n === 'string') return n;
+    o.vcpus = n;
+  }
+  if (v.mem !== undefined) {
+    const n = positiveInt('--mem', v.mem, 1 << 20);
+    if (typeof n === 'string') return n;
+    o.memMib = n;
   }
   if (o.image === undefined) return 'no image given (an ELF or raw image, or --kernel Image)';
   if (!o.kernel) {

@@ -14,36 +14,36 @@ import * as fs from 'fs';
 import { defaultBackend, recoverKernelSymbols } from '../decode';
 import { errorCode, messageOf } from '../errors';
 import { Exit, type CliIo, type Command } from './command';
+import { helpText, parseCommandLine, type CommandLine } from './options';
 
-const USAGE = `usage: kvm-debug symbols <Image|vmlinux> [-o FILE] [--nm]
-  -o FILE   write the symbol file (default: <input>.sym); in gdb: symbol-file FILE
-  --nm      print the symbols as nm text ("address type name"), as /proc/kallsyms
-The addresses are the kernel's link addresses. Under KASLR (run --kernel --kaslr-seed)
+const LINE: CommandLine = {
+  name: 'symbols',
+  synopsis: ['<Image|vmlinux> [options]'],
+  options: {
+    output: { type: 'string', short: 'o', value: 'FILE', description: 'write the symbol file (default: <input>.sym); in gdb: symbol-file FILE' },
+    nm: { type: 'boolean', description: 'print the symbols as nm text ("address type name"), as /proc/kallsyms' },
+  },
+  epilog: `The addresses are the kernel's link addresses. Under KASLR (run --kernel --kaslr-seed)
 run prints the slide; load with symbol-file FILE -o SLIDE, or attach gdb after it is
-known and qOffsets slides the file gdb already has.
-`;
+known and qOffsets slides the file gdb already has.`,
+};
+const USAGE = helpText(LINE);
 
 /** ELF magic (System V ABI e_ident[EI_MAG0..3]). */
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 /** Runs `symbols`; resolves to the exit status. */
 export async function runSymbols(args: string[], io: CliIo): Promise<number> {
-  let input: string | undefined;
-  let out: string | undefined;
-  let nm = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--help' || a === '-h') {
-      io.stdout.write(USAGE);
-      return Exit.Ok;
-    } else if (a === '-o' || a === '--output') {
-      out = args[++i];
-      if (out === undefined) return usage(io, `${a} wants a file name`);
-    } else if (a === '--nm') nm = true;
-    else if (a.startsWith('-')) return usage(io, `unknown option ${a}`);
-    else if (input !== undefined) return usage(io, `one kernel only, got ${JSON.stringify(input)} and ${JSON.stringify(a)}`);
-    else input = a;
+  const parsed = parseCommandLine(LINE, args);
+  if (typeof parsed === 'string') return usage(io, parsed);
+  if (parsed.help) {
+    io.stdout.write(USAGE);
+    return Exit.Ok;
   }
+  const [input, extra] = parsed.positionals;
+  if (extra !== undefined) return usage(io, `one kernel only, got ${JSON.stringify(input)} and ${JSON.stringify(extra)}`);
+  const out = parsed.values.output as string | undefined;
+  const nm = parsed.values.nm === true;
   if (input === undefined) return usage(io, 'no kernel given');
   let image: Buffer;
   try {

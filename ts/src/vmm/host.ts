@@ -3,6 +3,8 @@
  * API (never a fallback: the KVM path is native only) and the host checks with
  * what to do about each failure.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { loadNative } from '../binding';
 import { codedError } from '../errors';
 import type { KvmCapabilities, KvmModule } from './native-vm';
@@ -16,15 +18,26 @@ export function loadKvm(): KvmModule {
   return mod as KvmModule;
 }
 
-/** What to do on x86_64 (or any non-arm64 host). */
-export const EMULATED_HINT =
-  'on x86_64 use `npm start`, which boots the emulated arm64 machine (qemu-system-aarch64 with KVM inside) and runs kvm-debug there, or `npm run test:arm64`';
+/** The package's root: ts/src/vmm or ts/dist/vmm, three levels up. */
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** A checkout has the emulated arm64 lane; an installed package does not. */
+export function isCheckout(root: string = PACKAGE_ROOT): boolean {
+  return fs.existsSync(path.join(root, 'scripts', 'arm64', 'lane.sh'));
+}
+
+/** What to do on x86_64 (or any non-arm64 host), for a checkout or for an installed package. */
+export function emulatedHint(checkout: boolean = isCheckout()): string {
+  return checkout
+    ? 'on x86_64 use `npm start`, which boots the emulated arm64 machine (qemu-system-aarch64 with KVM inside) and runs kvm-debug there, or `npm run test:arm64`'
+    : 'run it on an arm64 Linux host with /dev/kvm (a cloud arm64 instance, or an arm64 VM with nested virtualization); `kvm-debug decode` and `kvm-debug symbols` work on any host';
+}
 
 /** Why `run` cannot create a VM on this host, with what to do; undefined when it can. */
 export function hostProblem(caps: KvmCapabilities): string | undefined {
   const problems: string[] = [];
   if (caps.arch !== 'aarch64') {
-    problems.push(`this host is ${caps.arch}, not arm64: kvm-debug runs arm64 guests on arm64 KVM only; ${EMULATED_HINT}`);
+    problems.push(`this host is ${caps.arch}, not arm64: kvm-debug runs arm64 guests on arm64 KVM only; ${emulatedHint()}`);
   }
   if (!caps.available) {
     const why = caps.reason ?? 'no reason given';
