@@ -22,6 +22,9 @@ import {
   registerByName,
 } from '../../src/gdb/aarch64';
 import { loadNative } from '../../src/binding';
+import { TARGET_XML_WIRE } from '../../src/gdb/commands/query';
+import { MemClient } from './client';
+import { FakeTarget } from './fake-target';
 
 const GDB = '/usr/bin/gdb-multiarch';
 
@@ -43,6 +46,17 @@ function checkWellFormed(xml: string): string[] {
 }
 
 describe('target.xml', () => {
+  test('goes on the wire compact, in two of gdb 13\'s 4 KiB windows, and says the same', () => {
+    const c = new MemClient(new FakeTarget());
+    const first = c.req('qXfer:features:read:target.xml:0,1000');
+    const second = c.req('qXfer:features:read:target.xml:1000,1000');
+    expect([first[0], second[0]]).toEqual(['m', 'l']);
+    const wire = first.slice(1) + second.slice(1);
+    expect(wire).toBe(TARGET_XML_WIRE.toString('utf8'));
+    expect(wire.length).toBeLessThanOrEqual(0x2000);
+    expect(checkWellFormed(wire)).toEqual(checkWellFormed(TARGET_XML));
+  });
+
   test('is well-formed, one root, and every reg has name, bitsize, type and regnum', () => {
     const regs = checkWellFormed(TARGET_XML);
     expect(TARGET_XML.match(/<target /g)).toHaveLength(1);

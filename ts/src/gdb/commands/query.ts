@@ -35,6 +35,13 @@ export function threadsXml(vcpuCount: number): string {
   return `<?xml version="1.0"?>\n<threads>${rows.join('')}</threads>\n`;
 }
 
+/**
+ * target.xml as it goes on the wire: without the whitespace between tags. gdb 13 reads a
+ * qXfer object in 4 KiB windows, so the indented 8.4 KB took three round trips and this
+ * 7.7 KB takes two.
+ */
+export const TARGET_XML_WIRE = Buffer.from(TARGET_XML.replace(/>\s+</g, '><'), 'utf8');
+
 const xfer: Command = {
   name: 'qXfer',
   features: ['qXfer:features:read+', 'qXfer:threads:read+'],
@@ -47,7 +54,7 @@ const xfer: Command = {
       return xferWindow(Buffer.from(threadsXml(ctx.target.vcpuCount()), 'utf8'), m[3] ?? '', ctx);
     }
     if (m[2] !== 'target.xml') return errorReply(Errno.ENOENT);
-    return xferWindow(Buffer.from(TARGET_XML, 'utf8'), m[3] ?? '', ctx);
+    return xferWindow(TARGET_XML_WIRE, m[3] ?? '', ctx);
   },
 };
 
