@@ -64,6 +64,14 @@ export interface DecodeApi {
   kallsymsNm(image: Uint8Array): string;
   /** Where a running kernel's KASLR slide is read, as JSON; throws ERR_NO_KASLR_ANCHOR. */
   kaslrAnchor(image: Uint8Array): string;
+  /** The tree strings (crates/decode/src/packed.rs) from id `from` on, while the table is at `generation`. */
+  treeStrings(generation: number, from: number): string[];
+  /** Native: the field tree as words into `out`; returns the words it takes (more: nothing written). */
+  decodeTreePacked?(lo: number, hi: number, out: Uint32Array): number;
+  /** Wasm: the field tree as words in wasm memory; returns their byte offset. */
+  decodeTreeWords?(lo: number, hi: number): number;
+  /** Wasm: the module's memory (a WebAssembly.Memory), for views over what it wrote. */
+  wasmMemory?(): { buffer: ArrayBufferLike };
 }
 
 /** Function names every backend must export; a backend lacking one fails to load. */
@@ -84,6 +92,7 @@ export const REQUIRED_FUNCTIONS: readonly (keyof DecodeApi)[] = [
   'kallsymsElf',
   'kallsymsNm',
   'kaslrAnchor',
+  'treeStrings',
 ];
 
 /** A loaded backend and why it was chosen. */

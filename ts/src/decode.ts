@@ -3,7 +3,7 @@
  * {@link Backend}; without one it uses {@link defaultBackend} (native if it
  * loads, else wasm; see binding.ts). Results are identical on both builds.
  */
-import { loadBackend, type Backend } from './binding';
+import { loadBackend, type Backend, type DecodeApi } from './binding';
 import { ErrorCode, badValue, codedError } from './errors';
 
 /** One node of the core's field tree (crates/decode/src/field.rs `Field::to_json`). */
@@ -96,10 +96,107 @@ function halvesOfBigint(v: bigint): [number, number] {
   return [Number(BigInt.asUintN(32, v)), Number(v >> 32n)];
 }
 
-/** The field tree of an ESR_ELx value. */
+/** Words before the first node, and per node, of a packed tree (crates/decode/src/packed.rs). */
+const TREE_HEADER_WORDS = 3;
+const TREE_NODE_WORDS = 6;
+
+/**
+ * Reads packed trees of one backend (crates/decode/src/packed.rs): its copy of the string
+ * table, and where the words are (a Uint32Array of ours for native, wasm memory for wasm).
+ */
+class TreeReader {
+  private generation = -1;
+  private strings: string[] = [];
+  private out = new Uint32Array(256);
+  private view: Uint32Array | undefined;
+  /** Wasm: the module's memory (one object for its life; its buffer changes when it grows). */
+  private wasm: { buffer: ArrayBufferLike } | undefined;
+
+  constructor(private readonly api: DecodeApi) {}
+
+  /** The words of the tree of `hi:lo`, and the index of its header in them. */
+  private words(lo: number, hi: number): [Uint32Array, number] {
+    const api = this.api;
+    if (api.decodeTreePacked) {
+      const need = api.decodeTreePacked(lo, hi, this.out);
+      if (need > this.out.length) {
+        this.out = new Uint32Array(need * 2);
+        api.decodeTreePacked(lo, hi, this.out);
+      }
+      return [this.out, 0];
+    }
+    const ptr = (api.decodeTreeWords as (lo: number, hi: number) => number)(lo, hi);
+    return [this.memory(), ptr >>> 2];
+  }
+
+  /** A view over wasm memory, taken again after the memory grew (the old one is detached then). */
+  private memory(): Uint32Array {
+    this.wasm ??= (this.api.wasmMemory as () => { buffer: ArrayBufferLike })();
+    const buffer = this.wasm.buffer;
+    let view = this.view;
+    if (view?.buffer !== buffer) view = this.view = new Uint32Array(buffer);
+    return view;
+  }
+
+  read(lo: number, hi: number): Field {
+    const words = this.words(lo, hi);
+    let w = words[0];
+    const at = words[1];
+    const generation = w[at] as number;
+    const known = w[at + 1] as number;
+    if (generation !== this.generation) {
+      this.generation = generation;
+      this.strings = [];
+    }
+    if (known > this.strings.length) {
+      const more = this.api.treeStrings(generation, this.strings.length);
+      // Another thread of this process started the table over meanwhile: decode again.
+      if (this.strings.length + more.length < known) return JSON.parse(this.api.decodeJson(lo, hi)) as Field;
+      for (const s of more) this.strings.push(s);
+      // Fetching the strings may have grown wasm memory: its words are where they were.
+      if (!this.api.decodeTreePacked) w = this.memory();
+    }
+    return readNode(w, at + TREE_HEADER_WORDS, this.strings, [0]);
+  }
+}
+
+/** The node at word `i` of `w` and its sub-fields; `next[0]` is left at the word after them. */
+function readNode(w: Uint32Array, i: number, strings: string[], next: [number]): Field {
+  const bits = w[i + 1] as number;
+  const vlo = w[i + 2] as number;
+  const vhi = w[i + 3] as number;
+  const meaning = w[i + 4] as number;
+  const count = w[i + 5] as number;
+  const fields: Field[] = [];
+  next[0] = i + TREE_NODE_WORDS;
+  for (let k = 0; k < count; k++) fields.push(readNode(w, next[0], strings, next));
+  return {
+    name: strings[w[i] as number] as string,
+    hi: bits >>> 8,
+    lo: bits & 0xff,
+    value: vhi === 0 ? (vlo < SMALL_HEX.length ? (SMALL_HEX[vlo] as string) : `0x${vlo.toString(16)}`) : `0x${vhi.toString(16)}${vlo.toString(16).padStart(8, '0')}`,
+    meaning: meaning === 0 ? null : (strings[meaning - 1] as string),
+    fields,
+  };
+}
+
+/** `0x0` .. `0xff`: most field values are small, and formatting them was a large share of a tree. */
+const SMALL_HEX: readonly string[] = Array.from({ length: 256 }, (_, v) => `0x${v.toString(16)}`);
+
+const treeReaders = new WeakMap<DecodeApi, TreeReader>();
+
+/**
+ * The field tree of an ESR_ELx value: the same objects as `JSON.parse(decodeJson(value))`,
+ * built from the packed words without JSON.
+ */
 export function decodeTree(value: Value, backend: Backend = defaultBackend()): Field {
   const [lo, hi] = halves(value);
-  return JSON.parse(backend.api.decodeJson(lo, hi)) as Field;
+  let reader = treeReaders.get(backend.api);
+  if (!reader) {
+    reader = new TreeReader(backend.api);
+    treeReaders.set(backend.api, reader);
+  }
+  return reader.read(lo, hi);
 }
 
 /** The field tree as JSON text, exactly as the core renders it. */

@@ -4,6 +4,7 @@
  * packed classifications (single and batch). Any difference fails.
  */
 import { loadBackend, type Backend } from '../src/binding';
+import { decodeTree } from '../src/decode';
 
 const COUNT = 100_000;
 const SEED = 0x6b766d64; // "kvmd"
@@ -79,6 +80,20 @@ describe('native and wasm decode identically', () => {
 
   it(`${COUNT} JSON trees`, () => {
     expect(firstDifference((b, l, h) => b.api.decodeJson(l, h))).toBeNull();
+  });
+
+  it.each(['native', 'wasm'] as const)(`${COUNT} trees without JSON (%s) are the JSON trees, object for object`, (name) => {
+    const b = name === 'native' ? native : wasm;
+    let first: string | null = null;
+    for (let i = 0; i < COUNT && first === null; i++) {
+      const l = lo[i] as number;
+      const h = hi[i] as number;
+      const v = (BigInt(h) << 32n) | BigInt(l);
+      // Key order too: the objects stringify to the core's own JSON.
+      const tree = JSON.stringify(decodeTree(v, b));
+      if (tree !== b.api.decodeJson(l, h)) first = `value 0x${v.toString(16)}: ${tree} != ${b.api.decodeJson(l, h)}`;
+    }
+    expect(first).toBeNull();
   });
 
   it(`${COUNT} summaries`, () => {

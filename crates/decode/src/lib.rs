@@ -22,6 +22,7 @@ pub mod field;
 pub mod insn;
 pub mod kallsyms;
 pub mod kaslr;
+pub mod packed;
 pub mod patch;
 pub mod walk;
 

@@ -122,3 +122,28 @@ fn classify_batch_simd(values: &[u64], out: &mut [u32]) {
 pub fn wasm_memory() -> JsValue {
     wasm_bindgen::memory()
 }
+
+/// Where the last tree's words are (`decode::packed`), in wasm memory.
+static TREE_WORDS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// The field tree of ESR_ELx `hi:lo` as words (`decode::packed`): returns
+/// their byte offset in wasm memory, where JS reads them with a Uint32Array
+/// over `wasmMemory().buffer` (the header says how many nodes follow). They
+/// stay there until the next call. Nothing is copied across the boundary.
+#[wasm_bindgen(js_name = decodeTreeWords)]
+pub fn decode_tree_words(lo: u32, hi: u32) -> usize {
+    let mut words = TREE_WORDS.lock().unwrap_or_else(|p| p.into_inner());
+    let v = join(lo, hi);
+    let need = decode::packed::decode_packed(v, &mut words);
+    if need > words.len() {
+        words.resize(need, 0);
+        decode::packed::decode_packed(v, &mut words);
+    }
+    words.as_ptr() as usize
+}
+
+/// The tree strings from id `from` on, while the table is at `generation`.
+#[wasm_bindgen(js_name = treeStrings)]
+pub fn tree_strings(generation: u32, from: u32) -> Vec<String> {
+    decode::packed::strings_from(generation, from)
+}
