@@ -31,6 +31,22 @@ export const INSN = {
   BRK0: 0xd4200000,
   HVC0: 0xd4000002,
 } as const;
+/**
+ * The program both real-client tests (gdb, lldb) debug at RAM_BASE: a store for a write
+ * watchpoint at +0x08, a breakpoint site at +0x10, a load at +0x14, a hardware-breakpoint
+ * site at +0x18, and a loop back to it from +0x20.
+ */
+export const CLIENT_TEST_PROGRAM: readonly number[] = [
+  INSN.NOP, // 0x00
+  INSN.NOP, // 0x04
+  INSN.STR_X1_X0, // 0x08  write watchpoint fires here
+  INSN.NOP, // 0x0c
+  INSN.NOP, // 0x10  breakpoint
+  INSN.LDR_X1_X0, // 0x14
+  INSN.ADD_X0_1, // 0x18  hardware breakpoint
+  INSN.NOP, // 0x1c
+  INSN.B_BACK2, // 0x20  to 0x18
+];
 /** PSCI 0.2 SYSTEM_OFF function id (Arm DEN0022). */
 export const PSCI_SYSTEM_OFF = 0x84000008n;
 

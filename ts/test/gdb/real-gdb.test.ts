@@ -11,7 +11,7 @@ import * as path from 'path';
 import type { AddressInfo } from 'net';
 import { REG_SYS0 } from '../../src/gdb/aarch64';
 import { listen, type GdbListener } from '../../src/gdb/tcp';
-import { FakeTarget, INSN, RAM_BASE } from './fake-target';
+import { CLIENT_TEST_PROGRAM, FakeTarget, INSN, RAM_BASE } from './fake-target';
 
 const GDB = '/usr/bin/gdb-multiarch';
 const DATA = RAM_BASE + 0x800n;
@@ -36,17 +36,7 @@ describe('real gdb-multiarch against the fake target', () => {
     // scripts/setup.sh installs it, so a missing client is a set-up bug, not a skip.
     if (!existsSync(GDB)) throw new Error(`${GDB} is not installed: run scripts/setup.sh (apt-get install gdb-multiarch)`);
     const t = new FakeTarget();
-    t.program(RAM_BASE, [
-      INSN.NOP, // 0x00
-      INSN.NOP, // 0x04
-      INSN.STR_X1_X0, // 0x08  write watchpoint fires here
-      INSN.NOP, // 0x0c
-      INSN.NOP, // 0x10  break
-      INSN.LDR_X1_X0, // 0x14
-      INSN.ADD_X0_1, // 0x18  hbreak
-      INSN.NOP, // 0x1c
-      INSN.B_BACK2, // 0x20
-    ]);
+    t.program(RAM_BASE, [...CLIENT_TEST_PROGRAM]);
     t.setReg(0, 0, DATA);
     t.setReg(0, ESR_EL1, 0xf2000123n);
     const original = Buffer.from(t.ram);

@@ -9,7 +9,7 @@ import { existsSync } from 'fs';
 import type { AddressInfo } from 'net';
 import { REG_PC } from '../../src/gdb/aarch64';
 import { listen, type GdbListener } from '../../src/gdb/tcp';
-import { FakeTarget, INSN, RAM_BASE } from './fake-target';
+import { CLIENT_TEST_PROGRAM, FakeTarget, INSN, RAM_BASE } from './fake-target';
 
 const LLDB = '/usr/bin/lldb';
 const DATA = RAM_BASE + 0x800n;
@@ -45,17 +45,7 @@ describe('real lldb against the fake target', () => {
     // scripts/setup.sh installs it, so a missing client is a set-up bug, not a skip.
     if (!existsSync(LLDB)) throw new Error(`${LLDB} is not installed: run scripts/setup.sh (apt-get install lldb)`);
     const t = new FakeTarget({ vcpus: 2 });
-    t.program(RAM_BASE, [
-      INSN.NOP, // 0x00
-      INSN.NOP, // 0x04
-      INSN.STR_X1_X0, // 0x08  write watchpoint fires here
-      INSN.NOP, // 0x0c
-      INSN.NOP, // 0x10  breakpoint
-      INSN.LDR_X1_X0, // 0x14
-      INSN.ADD_X0_1, // 0x18  hardware breakpoint
-      INSN.NOP, // 0x1c
-      INSN.B_BACK2, // 0x20
-    ]);
+    t.program(RAM_BASE, [...CLIENT_TEST_PROGRAM]);
     t.program(RAM_BASE + 0x40n, [INSN.NOP, INSN.NOP, INSN.B_BACK2]); // vCPU 1 spins here
     t.setReg(0, 0, DATA);
     t.setReg(0, 1, 0xabcdn);
