@@ -1,6 +1,9 @@
 /** An in-memory gdb client for the protocol core: frames requests, acks, decodes replies. */
 
+import { execFile } from 'child_process';
+import type { AddressInfo } from 'net';
 import { GdbServer, type GdbServerOptions } from '../../src/gdb/server';
+import { listen, type GdbListener } from '../../src/gdb/tcp';
 import { encodePacket, PacketDecoder } from '../../src/gdb/packet';
 import type { DebugTarget } from '../../src/target';
 
@@ -51,3 +54,20 @@ export class MemClient {
 
 export const hexText = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 export const unhexText = (h: string): string => Buffer.from(h, 'hex').toString('utf8');
+
+/** A real client run in batch mode: its stdout and stderr together, and its exit code. */
+export function runBatch(file: string, args: string[]): Promise<{ out: string; code: number | null }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ out: `${stdout}\n${stderr}`, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
+    });
+  });
+}
+
+/** A listener on a free loopback port over `target`, with the reasons its sessions ended. */
+export async function listenRecording(target: DebugTarget): Promise<{ listener: GdbListener; port: number; ends: string[] }> {
+  const listener = await listen(target, { port: 0 });
+  const ends: string[] = [];
+  listener.on('session-end', (e: { reason: string }) => ends.push(e.reason));
+  return { listener, port: (listener.address() as AddressInfo).port, ends };
+}

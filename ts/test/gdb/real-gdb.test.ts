@@ -3,7 +3,6 @@
  * aarch64 target: proves target.xml, the packet layer and the stop replies
  * against the real client before the KVM path exists.
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import { existsSync } from 'fs';
 import * as os from 'os';
@@ -11,6 +10,7 @@ import * as path from 'path';
 import type { AddressInfo } from 'net';
 import { REG_SYS0 } from '../../src/gdb/aarch64';
 import { listen, type GdbListener } from '../../src/gdb/tcp';
+import { listenRecording, runBatch } from './client';
 import { CLIENT_TEST_PROGRAM, FakeTarget, INSN, RAM_BASE } from './fake-target';
 
 const GDB = '/usr/bin/gdb-multiarch';
@@ -18,12 +18,7 @@ const DATA = RAM_BASE + 0x800n;
 const ESR_EL1 = REG_SYS0 + 4;
 
 function runGdb(commands: string[]): Promise<{ out: string; code: number | null }> {
-  const args = ['-nx', '-batch', ...commands.flatMap((c) => ['-ex', c])];
-  return new Promise((resolve) => {
-    execFile(GDB, args, { timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ out: `${stdout}\n${stderr}`, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-    });
-  });
+  return runBatch(GDB, ['-nx', '-batch', ...commands.flatMap((c) => ['-ex', c])]);
 }
 
 describe('real gdb-multiarch against the fake target', () => {
@@ -40,10 +35,9 @@ describe('real gdb-multiarch against the fake target', () => {
     t.setReg(0, 0, DATA);
     t.setReg(0, ESR_EL1, 0xf2000123n);
     const original = Buffer.from(t.ram);
-    listener = await listen(t, { port: 0 });
-    const ends: string[] = [];
-    listener.on('session-end', (e: { reason: string }) => ends.push(e.reason));
-    const { port } = listener.address() as AddressInfo;
+    const rec = await listenRecording(t);
+    listener = rec.listener;
+    const { port, ends } = rec;
 
     const { out, code } = await runGdb([
       'set architecture aarch64',

@@ -4,11 +4,10 @@
  * qHostInfo/qProcessInfo, names threads in register packets (QThreadSuffixSupported) and
  * reads the thread list from stop replies (QListThreadsInStopReply).
  */
-import { execFile } from 'child_process';
 import { existsSync } from 'fs';
-import type { AddressInfo } from 'net';
 import { REG_PC } from '../../src/gdb/aarch64';
-import { listen, type GdbListener } from '../../src/gdb/tcp';
+import type { GdbListener } from '../../src/gdb/tcp';
+import { listenRecording, runBatch } from './client';
 import { CLIENT_TEST_PROGRAM, FakeTarget, INSN, RAM_BASE } from './fake-target';
 
 const LLDB = '/usr/bin/lldb';
@@ -18,12 +17,7 @@ const hex = (v: bigint): string => `0x${v.toString(16)}`;
 /** lldb in batch mode; each command is echoed as `(lldb) <command>` before its output. */
 function runLldb(commands: string[]): Promise<{ out: string; code: number | null }> {
   // auto-confirm: `delete` of every breakpoint asks first, and a batch run has nobody to answer.
-  const args = ['--no-lldbinit', '--batch', '-O', 'settings set auto-confirm true', ...commands.flatMap((c) => ['-o', c])];
-  return new Promise((resolve) => {
-    execFile(LLDB, args, { timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ out: `${stdout}\n${stderr}`, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-    });
-  });
+  return runBatch(LLDB, ['--no-lldbinit', '--batch', '-O', 'settings set auto-confirm true', ...commands.flatMap((c) => ['-o', c])]);
 }
 
 /** The output of the command `cmd` (up to the next prompt). */
@@ -51,10 +45,9 @@ describe('real lldb against the fake target', () => {
     t.setReg(0, 1, 0xabcdn);
     t.setReg(1, REG_PC, RAM_BASE + 0x40n);
     const original = Buffer.from(t.ram);
-    listener = await listen(t, { port: 0 });
-    const ends: string[] = [];
-    listener.on('session-end', (e: { reason: string }) => ends.push(e.reason));
-    const { port } = listener.address() as AddressInfo;
+    const rec = await listenRecording(t);
+    listener = rec.listener;
+    const { port, ends } = rec;
 
     const { out, code } = await runLldb([
       `gdb-remote 127.0.0.1:${port}`,

@@ -492,13 +492,7 @@ mod tests {
         use crate::esr::{summary, violates_res0};
         // IABT_CUR, FnV set, IFSC 0x07 (translation fault, level 3): FnV is RES0 there.
         let t = decode(0x8600_0407);
-        assert!(t
-            .find("FnV")
-            .unwrap()
-            .meaning
-            .as_deref()
-            .unwrap()
-            .starts_with("RES0 violated"));
+        assert!(violates_res0(t.find("FnV").unwrap()), "FnV is RES0 here");
         assert!(summary(0x8600_0407).ends_with("(RES0 violated)"));
         // IFSC 0b010000 (synchronous External abort): FnV is defined.
         let t = decode(0x8600_0410);

@@ -117,12 +117,6 @@ mod tests {
             "DFSC 0b010001: IESB, AET, EA defined"
         );
         let t = decode(0xbe00_0c00);
-        assert!(t
-            .find("AET")
-            .unwrap()
-            .meaning
-            .as_deref()
-            .unwrap()
-            .starts_with("RES0 violated"));
+        assert!(violates_res0(t.find("AET").unwrap()), "AET is RES0 here");
     }
 }
