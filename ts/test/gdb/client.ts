@@ -4,6 +4,7 @@ import { execFile } from 'child_process';
 import type { AddressInfo } from 'net';
 import { GdbServer, type GdbServerOptions } from '../../src/gdb/server';
 import { listen, type GdbListener } from '../../src/gdb/tcp';
+import type { FakeTarget } from './fake-target';
 import { encodePacket, PacketDecoder } from '../../src/gdb/packet';
 import type { DebugTarget } from '../../src/target';
 
@@ -70,4 +71,17 @@ export async function listenRecording(target: DebugTarget): Promise<{ listener: 
   const ends: string[] = [];
   listener.on('session-end', (e: { reason: string }) => ends.push(e.reason));
   return { listener, port: (listener.address() as AddressInfo).port, ends };
+}
+
+/**
+ * After a client detached: RAM is `expectedRam` (what the client wrote, and no BRK of
+ * ours), no breakpoint or watchpoint is left, the session ended by detach, and the target
+ * was detached.
+ */
+export async function expectCleanDetach(t: FakeTarget, expectedRam: Buffer, ends: string[]): Promise<void> {
+  expect(t.ram.equals(expectedRam)).toBe(true);
+  expect(t.sw.size + t.hw.length + t.watch.length).toBe(0);
+  await new Promise((r) => setTimeout(r, 50)); // the session-end event follows the OK
+  expect(ends).toEqual(['detach']);
+  expect(t.detached).toBe(true);
 }
