@@ -29,6 +29,14 @@ for tool in cargo node npm; do
   command -v "$tool" >/dev/null || { say "$tool is missing: this machine kind should provide it" >&2; exit 1; }
 done
 
+# The Node major CI runs (.nvmrc), which package.json's engines names as the minimum.
+want_node=$(cat .nvmrc)
+have_node=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$have_node" -lt "$want_node" ]; then
+  say "node $(node --version) is older than $want_node (.nvmrc, package.json engines)" >&2
+  exit 1
+fi
+
 # 1. wasm32 toolchain.
 if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   say "rustup has wasm32-unknown-unknown: no apt packages needed"

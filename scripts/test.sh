@@ -15,7 +15,7 @@ bash scripts/build-native.sh
 step "build: wasm (wasm-pack)"
 bash scripts/build-wasm.sh
 step "build: TypeScript (tsc)"
-npx --no-install tsc -p tsconfig.build.json
+npm run --silent build:ts
 npx --no-install tsc -p tsconfig.test.json
 step "import cycles in ts/src (madge): layers point one way"
 npm run --silent lint:cycles
@@ -36,8 +36,12 @@ cargo test --release
 # two builds load both explicitly either way.
 for backend in native wasm; do
   step "jest (KVM_DEBUG_BACKEND=$backend)"
-  KVM_DEBUG_BACKEND=$backend npx --no-install jest --ci
+  KVM_DEBUG_BACKEND=$backend npx --no-install jest --ci --testPathIgnorePatterns /ts/test/package/
 done
+# Once: it installs the packed tarballs both ways (native package present and
+# absent), whatever the default backend.
+step "pack and install the npm packages (ts/test/package)"
+npx --no-install jest --ci ts/test/package
 
 if node -e 'process.exit(require("./package.json").scripts?.["test:arm64"] ? 0 : 1)'; then
   step "arm64 lane (npm run test:arm64)"

@@ -5,9 +5,12 @@
  * loader says which one it loaded and why. The KVM path needs the native addon
  * and must never fall back silently: it calls {@link loadNative}, which throws.
  *
- * Overrides: option `backend`, else env KVM_DEBUG_BACKEND=native|wasm; env
+ * The addon comes from a checkout's build or, installed from npm, from the
+ * per-platform package `kvm-debug-<platform>` (napi-rs layout). Overrides:
+ * option `backend`, else env KVM_DEBUG_BACKEND=native|wasm; env
  * KVM_DEBUG_NATIVE=<path> names the addon file to load.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { ErrorCode, codedError, messageOf, type CodedError } from './errors';
 
@@ -111,17 +114,54 @@ export interface LoadOptions {
 /** The repository root: this file is ts/src/binding.ts or ts/dist/binding.js. */
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** napi-rs platform suffix: linux-x64-gnu, linux-arm64-gnu, ... */
-export function nativePlatform(): string {
-  const arch = process.arch;
-  return process.platform === 'linux' ? `linux-${arch}-gnu` : `${process.platform}-${arch}`;
+/** Whether this Linux runs on musl: its process report names no glibc (as napi-rs checks). */
+let muslCache: boolean | undefined;
+function isMusl(): boolean {
+  if (muslCache === undefined) {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    muslCache = report?.header?.glibcVersionRuntime === undefined;
+  }
+  return muslCache;
 }
 
-/** The addon file the loader tries: env KVM_DEBUG_NATIVE, else the built one. */
-export function nativePath(): string {
+/** napi-rs platform suffix: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl, darwin-arm64, ... */
+export function nativePlatform(): string {
+  const arch = process.arch;
+  if (process.platform !== 'linux') return `${process.platform}-${arch}`;
+  return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`;
+}
+
+/** The per-platform npm package that carries the addon (an optional dependency of kvm-debug). */
+export function nativePackage(): string {
+  return `kvm-debug-${nativePlatform()}`;
+}
+
+/** Where an addon is looked for, or what was looked for when none is there. */
+type NativeLocation = { file: string } | { file?: undefined; missing: string };
+
+/**
+ * The addon for this platform, in order: env KVM_DEBUG_NATIVE; a checkout's
+ * build (crates/node); the per-platform package next to this one.
+ */
+function locateNative(): NativeLocation {
   const env = process.env.KVM_DEBUG_NATIVE;
-  if (env !== undefined && env !== '') return path.resolve(env);
-  return path.join(ROOT, 'crates', 'node', `kvm-debug.${nativePlatform()}.node`);
+  if (env !== undefined && env !== '') return { file: path.resolve(env) };
+  const name = `kvm-debug.${nativePlatform()}.node`;
+  const built = path.join(ROOT, 'crates', 'node', name);
+  if (fs.existsSync(built)) return { file: built };
+  try {
+    return { file: require.resolve(`${nativePackage()}/${name}`) };
+  } catch {
+    const checkout = fs.existsSync(path.dirname(built)) ? `; this checkout has no ${built} (npm run build:native)` : '';
+    return {
+      missing: `no addon for ${nativePlatform()}: package ${nativePackage()} is not installed (npm installs it only on that platform)${checkout}`,
+    };
+  }
+}
+
+/** The addon file the loader loads, or undefined when this platform has none (see {@link loadNative}'s error). */
+export function nativePath(): string | undefined {
+  return locateNative().file;
 }
 
 /** The wasm-pack output (`--target nodejs`). */
@@ -167,7 +207,9 @@ function requireModule(which: BackendName, file: string): unknown {
  * API (docs/native-api.md), hence the `unknown`-typed extra members.
  */
 export function loadNative(): DecodeApi & Record<string, unknown> {
-  const file = nativePath();
+  const where = locateNative();
+  if (where.file === undefined) throw unavailable('native', where.missing);
+  const file = where.file;
   return checkApi('native', file, requireModule('native', file)) as DecodeApi &
     Record<string, unknown>;
 }
@@ -198,15 +240,18 @@ export function loadBackend(opts: LoadOptions = {}): Backend {
     from = 'KVM_DEBUG_BACKEND';
   }
   if (forced === 'native') {
-    return { backend: 'native', reason: `forced by ${from}: ${nativePath()}`, api: loadNative() };
+    const api = loadNative();
+    return { backend: 'native', reason: `forced by ${from}: ${nativePath()}`, api };
   }
   if (forced === 'wasm') {
     return { backend: 'wasm', reason: `forced by ${from}: ${wasmPath()}`, api: loadWasm() };
   }
   try {
-    return { backend: 'native', reason: `default: native addon ${nativePath()}`, api: loadNative() };
+    const api = loadNative();
+    return { backend: 'native', reason: `default: native addon ${nativePath()}`, api };
   } catch (e) {
-    const why = messageOf(e);
-    return { backend: 'wasm', reason: `fell back to wasm: ${why}`, api: loadWasm() };
+    // Both halves: why native failed, and which wasm build serves instead.
+    const api = loadWasm();
+    return { backend: 'wasm', reason: `fell back to wasm (${wasmPath()}) because ${messageOf(e)}`, api };
   }
 }

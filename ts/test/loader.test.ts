@@ -1,5 +1,5 @@
 /** The loader reports which backend it loaded and why; forcing works; KVM never falls back. */
-import { loadBackend, loadNative, nativePath, REQUIRED_FUNCTIONS } from '../src/binding';
+import { loadBackend, loadNative, nativePackage, nativePath, nativePlatform, REQUIRED_FUNCTIONS, wasmPath } from '../src/binding';
 import { isError } from '../src/errors';
 
 const saved = { ...process.env };
@@ -31,7 +31,7 @@ describe('loadBackend', () => {
     delete process.env.KVM_DEBUG_BACKEND;
     const b = loadBackend();
     expect(b.backend).toBe('native');
-    expect(b.reason).toContain(nativePath());
+    expect(b.reason).toContain(nativePath() ?? 'no addon');
   });
 
   it('falls back to wasm for decoding, naming why native failed', () => {
@@ -39,7 +39,10 @@ describe('loadBackend', () => {
     process.env.KVM_DEBUG_NATIVE = '/nonexistent/kvm-debug.node';
     const b = loadBackend();
     expect(b.backend).toBe('wasm');
-    expect(b.reason).toMatch(/^fell back to wasm: native backend unavailable: cannot load \/nonexistent\/kvm-debug\.node/);
+    // Both reasons: which wasm serves, and why native could not.
+    expect(b.reason.startsWith(
+      `fell back to wasm (${wasmPath()}) because native backend unavailable: cannot load /nonexistent/kvm-debug.node: `,
+    )).toBe(true);
     expect(b.api.summary(0, 0)).toMatch(/^EC 0x0/);
   });
 
@@ -53,6 +56,13 @@ describe('loadBackend', () => {
   it('rejects an unknown backend name in the environment', () => {
     process.env.KVM_DEBUG_BACKEND = 'jvm';
     expect(() => loadBackend()).toThrow(/KVM_DEBUG_BACKEND="jvm": expected native or wasm/);
+  });
+});
+
+describe('nativePlatform and nativePackage', () => {
+  it('name the napi-rs platform of this glibc Linux host and its package', () => {
+    expect(nativePlatform()).toBe(`linux-${process.arch}-gnu`);
+    expect(nativePackage()).toBe(`kvm-debug-linux-${process.arch}-gnu`);
   });
 });
 
