@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds crates/wasm into crates/wasm/pkg (wasm-pack, --target nodejs).
+# Builds crates/wasm into crates/wasm/pkg (wasm-pack, --target nodejs), and the
+# same .wasm's browser glue into web/dist/pkg (wasm-bindgen --target web) for the
+# decoder web page (scripts/build-web.sh).
 #
 # Toolchain choice:
 #  * rustup with the wasm32-unknown-unknown target installed: plain wasm-pack.
@@ -40,3 +42,9 @@ else
     -- -Zbuild-std=std,panic_abort
 fi
 ls -l crates/wasm/pkg/*.wasm
+
+# The web page's build of the same module: wasm-bindgen's browser glue (an ES
+# module whose default export fetches and instantiates the .wasm).
+wasm-bindgen --target web --out-dir web/dist/pkg --out-name kvm_debug_wasm \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/kvm_debug_wasm.wasm"
+ls -l web/dist/pkg/*.wasm

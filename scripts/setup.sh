@@ -11,8 +11,9 @@
 #     wasm-bindgen; no --locked: a locked dependency version is gone from the
 #     index) and wasm-pack 0.15.1.
 #  3. npm ci (only when package-lock.json changed since the last one).
-#  4. gdb-multiarch, gdbserver and lldb from apt: jest drives the GDB server with both
-#     real clients, and the bench sets it beside gdbserver.
+#  4. gdb-multiarch, gdbserver, lldb and chromium from apt: jest drives the GDB server
+#     with both real clients and the decoder page in headless Chromium, and the bench
+#     sets the server beside gdbserver.
 # The arm64 lane (dpkg --add-architecture arm64, ...) sets itself up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,13 +81,14 @@ else
   echo "$want" > "$stamp"
 fi
 # 4. The real clients the server must satisfy (ts/test/gdb/real-gdb.test.ts,
-#    real-lldb.test.ts, the lane's host.sh), and GNU gdbserver, the peer of `npm run bench`
-#    (bench/gdb-peer.ts).
-if command -v gdb-multiarch >/dev/null && command -v gdbserver >/dev/null && [ -x /usr/bin/lldb ]; then
-  say "gdb-multiarch, gdbserver and lldb present"
+#    real-lldb.test.ts, the lane's host.sh), GNU gdbserver, the peer of `npm run bench`
+#    (bench/gdb-peer.ts), and Chromium, the headless browser of the decoder web
+#    page's test (ts/test/web/page.test.ts; puppeteer-core never downloads one).
+if command -v gdb-multiarch >/dev/null && command -v gdbserver >/dev/null && [ -x /usr/bin/lldb ] && [ -x /usr/bin/chromium ]; then
+  say "gdb-multiarch, gdbserver, lldb and chromium present"
 else
-  say "apt-get install gdb-multiarch gdbserver lldb"
+  say "apt-get install gdb-multiarch gdbserver lldb chromium"
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gdb-multiarch gdbserver lldb
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gdb-multiarch gdbserver lldb chromium
 fi
 say "done"

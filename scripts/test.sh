@@ -14,6 +14,8 @@ step "build: native addon (napi-rs)"
 bash scripts/build-native.sh
 step "build: wasm (wasm-pack)"
 bash scripts/build-wasm.sh
+step "build: the decoder web page (web/dist)"
+bash scripts/build-web.sh
 step "build: TypeScript (tsc)"
 npm run --silent build:ts
 npx --no-install tsc -p tsconfig.test.json

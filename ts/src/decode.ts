@@ -5,6 +5,7 @@
  */
 import { loadBackend, type Backend, type DecodeApi } from './binding';
 import { ErrorCode, badValue, codedError } from './errors';
+import { U64_MAX, parseU64 } from './syndrome-text';
 
 /** One node of the core's field tree (crates/decode/src/field.rs `Field::to_json`). */
 export interface Field {
@@ -25,7 +26,6 @@ export interface Field {
 /** A value accepted where a 64-bit register value is expected. */
 export type Value = bigint | number | string;
 
-const U64_MAX = (1n << 64n) - 1n;
 const U32_MASK = 0xffff_ffffn;
 
 let fallback: Backend | undefined;
@@ -42,14 +42,9 @@ export function defaultBackend(): Backend {
  * ERR_BAD_VALUE with a message naming the text.
  */
 export function parseValue(text: string): bigint {
-  const t = text.trim();
-  // Underscores group digits (0x9600_0045), one at a time and between digits, as in Rust and JS.
-  if (!/^(0[xX][0-9a-fA-F](_?[0-9a-fA-F])*|0[bB][01](_?[01])*|[0-9](_?[0-9])*)$/.test(t)) {
-    throw badValue(text, 'not a number (expected 0x-hex, 0b-binary or decimal; _ may group digits)');
-  }
-  const v = BigInt(t.replace(/_/g, ''));
-  if (v > U64_MAX) throw badValue(text, 'more than 64 bits');
-  return v;
+  const parsed = parseU64(text);
+  if ('problem' in parsed) throw badValue(text, parsed.problem);
+  return parsed.value;
 }
 
 /** Any {@link Value} as a 64-bit bigint; throws ERR_BAD_VALUE naming it. */

@@ -29,6 +29,7 @@ export {
   defaultBackend,
 } from './decode';
 export type { Field, Value, Classification, DebugKind } from './decode';
+export { syndromesIn, parseU64, U64_MAX } from './syndrome-text';
 
 // Breakpoint instruction codec and patch plans.
 export { encodeBreakpoint, breakpointBytes, recogniseBreakpoint, planInsert, planRemove } from './decode';

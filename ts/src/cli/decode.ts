@@ -13,6 +13,7 @@ import { once } from 'events';
 import { loadBackend, type Backend } from '../binding';
 import { decodeJson, decodeText, parseValue, summary } from '../decode';
 import { messageOf } from '../errors';
+import { syndromesIn } from '../syndrome-text';
 import { Exit, type CliIo, type Command } from './command';
 import { helpText, parseCommandLine, type CommandLine } from './options';
 
@@ -26,18 +27,6 @@ const LINE: CommandLine = {
     backend: { type: 'string', choices: ['native', 'wasm'], description: 'force the native addon or the wasm build (default: native, else wasm)' },
   },
 };
-
-/**
- * Syndromes in free text: `ESR`, `esr` or `ESR_ELx` then `=`, `:` or blanks and a 0x value
- * (Linux arm64 do_mem_abort's "ESR = 0x...", KVM's "esr=0x..."), or the 16 hex digits an
- * arm64 die() prints after "Internal error: <what>:" (arch/arm64/kernel/traps.c).
- */
-const SYNDROME_IN_TEXT = /\besr(?:_el[123])?\s*[=:]?\s*(0x[0-9a-f_]+)\b|Internal error: [^:\n]*: ([0-9a-f]{16}) \[#/gi;
-
-/** The values `--grep` finds in a line of text, as written there. */
-export function syndromesIn(text: string): string[] {
-  return [...text.matchAll(SYNDROME_IN_TEXT)].map((m) => (m[1] !== undefined ? m[1] : `0x${m[2] as string}`));
-}
 
 /** Output of one run: values are decoded into a buffer, written a block at a time, with back-pressure. */
 class Printer {
