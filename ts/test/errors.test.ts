@@ -86,6 +86,52 @@ describe('error parity', () => {
     expect(none(native.api)).toBe(native.api.classify(0, 0));
   });
 
+  // decodeTreePacked is a raw Node-API callback too: its halves convert as
+  // classify's, and an `out` that is not a Uint32Array is a TypeError.
+  it.each(conversions)('raw decodeTreePacked(%s) converts its halves as the wasm build does', (_what, lo, hi) => {
+    const packed = native.api.decodeTreePacked as (l: unknown, h: unknown, out: Uint32Array) => number;
+    const outcome = (f: () => string): unknown => {
+      try {
+        return { value: f() };
+      } catch (e) {
+        return { type: (e as Error).constructor.name, message: (e as Error).message };
+      }
+    };
+    const out = new Uint32Array(512);
+    // The root node's value words (header 3 words, then name, bits, lo, hi).
+    const n = outcome(() => (packed(lo, hi, out), `0x${((BigInt(out[6] as number) << 32n) | BigInt(out[5] as number)).toString(16)}`));
+    const w = outcome(() => (JSON.parse((wasm.api.decodeJson as (l: unknown, h: unknown) => string)(lo, hi)) as { value: string }).value);
+    expect(n).toEqual(w);
+  });
+
+  it.each([
+    ['a Uint8Array', new Uint8Array(64)],
+    ['an Int32Array', new Int32Array(64)],
+    ['a plain array', [0, 0, 0]],
+    ['undefined', undefined],
+  ])('raw decodeTreePacked with out = %s throws a TypeError naming out', (_what, out) => {
+    const packed = native.api.decodeTreePacked as (l: number, h: number, out: unknown) => number;
+    let err: unknown;
+    try {
+      packed(0x96000045, 0, out);
+    } catch (e) {
+      err = e;
+    }
+    // Node's own TypeError (another realm than jest's, so compared by name).
+    expect([(err as Error).constructor.name, (err as Error).message]).toEqual(['TypeError', 'decodeTreePacked: out must be a Uint32Array']);
+  });
+
+  it('raw decodeTreePacked with a short out writes nothing and says how much it needs', () => {
+    const packed = native.api.decodeTreePacked as (l: number, h: number, out: Uint32Array) => number;
+    const short = new Uint32Array(4).fill(7);
+    const need = packed(0x96000045, 0, short);
+    expect(need).toBeGreaterThan(4);
+    expect(Array.from(short)).toEqual([7, 7, 7, 7]);
+    const out = new Uint32Array(need);
+    expect(packed(0x96000045, 0, out)).toBe(need);
+    expect(out[2]).toBe((need - 3) / 6); // the header's node count (crates/decode/src/packed.rs)
+  });
+
   it('the conflict names the address, our instruction and what was found', () => {
     const n = thrown(() =>
       native.api.planRemove('brk64', 0x1000, 0x8, Uint8Array.of(1, 2, 3, 4), Uint8Array.of(0x1f, 0x20, 0x03, 0xd5)),

@@ -60,15 +60,7 @@ js_api::decode_functions! {
     classify_into = classify_into,
 }
 
-/// The field tree of ESR_ELx `hi:lo` as words (`decode::packed`) in `out`, a
-/// Uint32Array JS keeps; returns the words it takes. A larger return value than
-/// `out.length` means nothing was written: call again with a longer `out`.
-#[napi(js_name = "decodeTreePacked")]
-pub fn decode_tree_packed(lo: u32, hi: u32, mut out: Uint32ArraySlice<'_>) -> u32 {
-    // SAFETY: the call is synchronous on the JS thread, so nothing else touches
-    // `out` meanwhile.
-    decode::packed::decode_packed(join(lo, hi), unsafe { out.as_mut() }) as u32
-}
+// `decodeTreePacked` is a raw Node-API callback: crates/node/src/fast.rs.
 
 /// The tree strings from id `from` on, while the table is at `generation`.
 #[napi(js_name = "treeStrings")]

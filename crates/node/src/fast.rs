@@ -1,4 +1,5 @@
-//! `classify`, the hottest single-value call, as a raw Node-API callback.
+//! `classify` and `decodeTreePacked`, the hottest single-value calls, as raw
+//! Node-API callbacks.
 //!
 //! Why raw: napi-rs 3 wraps every `#[napi]` function that takes arguments in a
 //! borrow-tracking scope (`native_borrow`: a thread-local push/pop, an `Arc`
@@ -102,28 +103,114 @@ unsafe extern "C" fn classify(
     ret
 }
 
-/// Adds the raw `classify` to the module's exports.
+/// Arguments of `decodeTreePacked(lo, hi, out)`.
+const TREE_ARGC: usize = 3;
+
+/// The JS name (`DecodeApi.decodeTreePacked`, ts/src/binding.ts).
+const TREE_NAME: &std::ffi::CStr = c"decodeTreePacked";
+
+/// Throws a TypeError and returns null, the callback's "threw" value.
+///
+/// # Safety
+/// `env` must be the live environment of the current callback.
+unsafe fn throw_type_error(env: sys::napi_env, msg: &std::ffi::CStr) -> sys::napi_value {
+    // SAFETY: per this function's contract; `msg` is NUL-terminated.
+    unsafe { sys::napi_throw_type_error(env, ptr::null(), msg.as_ptr()) };
+    ptr::null_mut()
+}
+
+/// `decodeTreePacked(lo: u32, hi: u32, out: Uint32Array) -> u32`: the field
+/// tree of `hi:lo` as words (`decode::packed::decode_packed`) in `out`;
+/// returns the words it takes, and writes nothing when that is more than
+/// `out.length`. As `#[napi]` it cost about 350 ns a call, 150 of them in
+/// napi-rs's borrow tracking of the typed array.
+unsafe extern "C" fn decode_tree_packed(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let mut argc = TREE_ARGC;
+    let mut argv = [ptr::null_mut(); TREE_ARGC];
+    let mut halves = [0u32; 2];
+    let mut ret = ptr::null_mut();
+    // SAFETY: as in `classify`. The typed array's data stays where it is for
+    // the call: it runs on the JS thread, and nothing else runs meanwhile.
+    unsafe {
+        if sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        ) != sys::Status::napi_ok
+        {
+            return ptr::null_mut();
+        }
+        for (v, out) in argv.iter().zip(halves.iter_mut()) {
+            match to_u32(env, *v) {
+                Some(h) => *out = h,
+                None => return ptr::null_mut(),
+            }
+        }
+        let mut kind = 0;
+        let mut len = 0usize;
+        let mut data = ptr::null_mut();
+        let mut is_typed = false;
+        if sys::napi_is_typedarray(env, argv[2], &mut is_typed) != sys::Status::napi_ok
+            || !is_typed
+            || sys::napi_get_typedarray_info(
+                env,
+                argv[2],
+                &mut kind,
+                &mut len,
+                &mut data,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            ) != sys::Status::napi_ok
+            || kind != sys::TypedarrayType::uint32_array
+        {
+            return throw_type_error(env, c"decodeTreePacked: out must be a Uint32Array");
+        }
+        let out: &mut [u32] = if len == 0 {
+            &mut []
+        } else {
+            // SAFETY: a Uint32Array's data is `len` aligned u32s.
+            std::slice::from_raw_parts_mut(data.cast::<u32>(), len)
+        };
+        let esr = (u64::from(halves[1]) << 32) | u64::from(halves[0]);
+        let need = decode::packed::decode_packed(esr, out);
+        sys::napi_create_uint32(env, need as u32, &mut ret);
+    }
+    ret
+}
+
+/// Adds the raw callbacks to the module's exports.
 #[napi(module_exports)]
 pub fn register_fast_paths(exports: Object, env: Env) -> Result<()> {
-    let mut f = ptr::null_mut();
-    // SAFETY: `env` is the live module-init environment, the name is a
-    // NUL-terminated string whose length is given, `classify` has the
-    // napi_callback signature and uses no data pointer.
-    let status = unsafe {
-        sys::napi_create_function(
-            env.raw(),
-            CLASSIFY_NAME.as_ptr(),
-            CLASSIFY_NAME.to_bytes().len() as _,
-            Some(classify),
-            ptr::null_mut(),
-            &mut f,
-        )
-    };
-    check(status, "napi_create_function(classify)")?;
-    // SAFETY: `exports` is the module's exports object and `f` the function just created.
-    let status = unsafe {
-        sys::napi_set_named_property(env.raw(), exports.raw(), CLASSIFY_NAME.as_ptr(), f)
-    };
-    check(status, "napi_set_named_property(classify)")?;
+    let callbacks: [(&std::ffi::CStr, sys::napi_callback); 2] = [
+        (CLASSIFY_NAME, Some(classify)),
+        (TREE_NAME, Some(decode_tree_packed)),
+    ];
+    for (name, callback) in callbacks {
+        let mut f = ptr::null_mut();
+        // SAFETY: `env` is the live module-init environment, the name is a
+        // NUL-terminated string whose length is given, the callback has the
+        // napi_callback signature and uses no data pointer.
+        let status = unsafe {
+            sys::napi_create_function(
+                env.raw(),
+                name.as_ptr(),
+                name.to_bytes().len() as _,
+                callback,
+                ptr::null_mut(),
+                &mut f,
+            )
+        };
+        check(status, "napi_create_function")?;
+        // SAFETY: `exports` is the module's exports object and `f` the function just created.
+        let status =
+            unsafe { sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), f) };
+        check(status, "napi_set_named_property")?;
+    }
     Ok(())
 }
