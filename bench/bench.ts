@@ -22,7 +22,7 @@
  */
 import { Bench, type Task } from 'tinybench';
 import { createRequire } from 'node:module';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -74,7 +74,7 @@ function machine(): string {
 interface RustResult {
   ringChecksum: string;
   batchChecksum: string;
-  nsPerOp: { classify: number; tree: number; treeJson: number; batch: number };
+  nsPerOp: { classify: number; tree: number; treeJson: number; batch: number; render: number };
 }
 
 function runRust(): RustResult {
@@ -408,6 +408,50 @@ async function main(): Promise<void> {
     if (!ns.has(label)) continue;
     verdict(`batch ${label} vs Rust loop`, ns.get(label)! / rustNs.batch, TARGET_BATCH_VS_RUST, 'x');
   }
+  cliBench(rust.nsPerOp.render, verdict);
+}
+
+/** Issue 9: `kvm-debug decode` over 100,000 values on stdin, in under 0.3 s. */
+const CLI_VALUES = 100_000;
+const TARGET_CLI_S = 0.3;
+
+/**
+ * The CLI as a user runs it (a new node process, values piped in, its output
+ * to /dev/null, as `time kvm-debug decode < values > /dev/null` measures it),
+ * wall time, median of runs; the peer is the Rust loop rendering the same text.
+ */
+function cliBench(rustRenderNs: number, verdict: (label: string, v: number, limit: number, unit: string) => void): void {
+  const cli = path.join(here, '..', '..', 'ts', 'dist', 'cli.js');
+  const input = Array.from({ length: CLI_VALUES }, (_, i) => `0x${ringBig[i % RING]!.toString(16)}`).join('\n');
+  const runs = quick ? 3 : 7;
+  const time = (args: string[]): number => {
+    const samples: number[] = [];
+    for (let k = 0; k < runs; k++) {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, [cli, 'decode', ...args], { input, stdio: ['pipe', 'ignore', 'pipe'] });
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (r.status !== 0) throw new Error(`kvm-debug decode ${args.join(' ')} exited ${r.status}: ${String(r.stderr)}`);
+      samples.push(s);
+    }
+    return samples.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+  };
+  const startup = time(['0x0']);
+  const rustS = (rustRenderNs * CLI_VALUES) / 1e9;
+  console.log(`\n3. kvm-debug decode, ${CLI_VALUES.toLocaleString('en')} values on stdin, output to /dev/null (wall time, median of ${runs} runs)\n`);
+  console.log('| command | s | vs Rust loop + one value\'s run |');
+  console.log('|---|---:|---:|');
+  console.log(`| Rust loop render_many, same values (text) | ${rustS.toFixed(3)} | |`);
+  console.log(`| kvm-debug decode 0x0 (one value: Node, the CLI and the addon loading) | ${startup.toFixed(3)} | |`);
+  const rows: [string, string[]][] = [
+    ['text, native', ['--backend', 'native']],
+    ['text, wasm', ['--backend', 'wasm']],
+    ['--json, native', ['--json', '--backend', 'native']],
+    ['--json, wasm', ['--json', '--backend', 'wasm']],
+  ];
+  const results = rows.map(([label, args]) => [label, time(args)] as const);
+  for (const [label, s] of results) console.log(`| ${label} | ${s.toFixed(3)} | ${(s / (rustS + startup)).toFixed(2)}x |`);
+  console.log('\ntargets (issue 9):');
+  for (const [label, s] of results) verdict(`kvm-debug decode of ${CLI_VALUES.toLocaleString('en')} values, ${label}`, s, TARGET_CLI_S, 's');
 }
 
 main().catch((e: unknown) => {

@@ -28,6 +28,8 @@ export interface DecodeApi {
   decodeTextTree(lo: number, hi: number): string;
   /** The one-line summary. */
   summary(lo: number, hi: number): string;
+  /** `kvm-debug decode`'s output for many values as UTF-8 (core `render_many`): text, or one JSON tree a line. */
+  renderMany(values: BigUint64Array, json: boolean, continued: boolean): Uint8Array;
   /**
    * The packed classification (core `Classification::pack`). Native: a raw
    * Node-API callback (crates/node/src/fast.rs) converting arguments as the
@@ -82,6 +84,7 @@ export const REQUIRED_FUNCTIONS: readonly (keyof DecodeApi)[] = [
   'decodeJson',
   'decodeTextTree',
   'summary',
+  'renderMany',
   'classify',
   'classNames',
   'classifyBatch',

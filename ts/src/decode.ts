@@ -109,8 +109,8 @@ class TreeReader {
 
   constructor(private readonly api: DecodeApi) {}
 
-  /** The words of the tree of `hi:lo`, and the index of its header in them. */
-  private words(lo: number, hi: number): [Uint32Array, number] {
+  /** The words of the tree of `hi:lo`; its header is at word {@link at}. */
+  private words(lo: number, hi: number): Uint32Array {
     const api = this.api;
     if (api.decodeTreePacked) {
       const need = api.decodeTreePacked(lo, hi, this.out);
@@ -118,25 +118,33 @@ class TreeReader {
         this.out = new Uint32Array(need * 2);
         api.decodeTreePacked(lo, hi, this.out);
       }
-      return [this.out, 0];
+      this.at = 0;
+      return this.out;
     }
-    const ptr = (api.decodeTreeWords as (lo: number, hi: number) => number)(lo, hi);
-    return [this.memory(), ptr >>> 2];
+    this.at = (api.decodeTreeWords as (lo: number, hi: number) => number)(lo, hi) >>> 2;
+    return this.memory();
   }
 
-  /** A view over wasm memory, taken again after the memory grew (the old one is detached then). */
+  /** Where the last tree's header is in the words {@link words} returned. */
+  private at = 0;
+
+  /**
+   * A view over wasm memory, taken again after the memory grew: growing
+   * detaches the old buffer, and a view of a detached buffer has length 0
+   * (cheaper to test than the `buffer` getter).
+   */
   private memory(): Uint32Array {
-    this.wasm ??= (this.api.wasmMemory as () => { buffer: ArrayBufferLike })();
-    const buffer = this.wasm.buffer;
     let view = this.view;
-    if (view?.buffer !== buffer) view = this.view = new Uint32Array(buffer);
+    if (view === undefined || view.length === 0) {
+      this.wasm ??= (this.api.wasmMemory as () => { buffer: ArrayBufferLike })();
+      view = this.view = new Uint32Array(this.wasm.buffer);
+    }
     return view;
   }
 
   read(lo: number, hi: number): Field {
-    const words = this.words(lo, hi);
-    let w = words[0];
-    const at = words[1];
+    let w = this.words(lo, hi);
+    const at = this.at;
     const generation = w[at] as number;
     const known = w[at + 1] as number;
     if (generation !== this.generation) {
@@ -151,32 +159,54 @@ class TreeReader {
       // Fetching the strings may have grown wasm memory: its words are where they were.
       if (!this.api.decodeTreePacked) w = this.memory();
     }
-    return readNode(w, at + TREE_HEADER_WORDS, this.strings, [0]);
+    cursor = at + TREE_HEADER_WORDS;
+    return readNode(w, this.strings);
   }
 }
 
-/** The node at word `i` of `w` and its sub-fields; `next[0]` is left at the word after them. */
-function readNode(w: Uint32Array, i: number, strings: string[], next: [number]): Field {
+/** The next node's word while {@link readNode} walks a tree (one tree at a time: JS is single-threaded). */
+let cursor = 0;
+
+/** The node at word {@link cursor} of `w` and its sub-fields; leaves the cursor after them. */
+function readNode(w: Uint32Array, strings: string[]): Field {
+  const i = cursor;
   const bits = w[i + 1] as number;
-  const vlo = w[i + 2] as number;
-  const vhi = w[i + 3] as number;
   const meaning = w[i + 4] as number;
   const count = w[i + 5] as number;
-  const fields: Field[] = [];
-  next[0] = i + TREE_NODE_WORDS;
-  for (let k = 0; k < count; k++) fields.push(readNode(w, next[0], strings, next));
-  return {
+  const node: Field = {
     name: strings[w[i] as number] as string,
     hi: bits >>> 8,
     lo: bits & 0xff,
-    value: vhi === 0 ? (vlo < SMALL_HEX.length ? (SMALL_HEX[vlo] as string) : `0x${vlo.toString(16)}`) : `0x${vhi.toString(16)}${vlo.toString(16).padStart(8, '0')}`,
+    value: hexOf(w[i + 3] as number, w[i + 2] as number),
     meaning: meaning === 0 ? null : (strings[meaning - 1] as string),
-    fields,
+    fields: [],
   };
+  cursor = i + TREE_NODE_WORDS;
+  for (let k = 0; k < count; k++) node.fields.push(readNode(w, strings));
+  return node;
 }
 
-/** `0x0` .. `0xff`: most field values are small, and formatting them was a large share of a tree. */
+/** `0x0` .. `0xff`: most field values are small. */
 const SMALL_HEX: readonly string[] = Array.from({ length: 256 }, (_, v) => `0x${v.toString(16)}`);
+/** `00` .. `ff`. */
+const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, v) => v.toString(16).padStart(2, '0'));
+
+/**
+ * `hi:lo` as `0x` hex without leading zeros, a byte at a time from tables:
+ * `toString(16)` and `padStart` took two thirds of a tree's JS time.
+ */
+function hexOf(hi: number, lo: number): string {
+  if (hi === 0) return hex32(lo);
+  return hex32(hi) + (BYTE_HEX[lo >>> 24] as string) + (BYTE_HEX[(lo >>> 16) & 0xff] as string) + (BYTE_HEX[(lo >>> 8) & 0xff] as string) + (BYTE_HEX[lo & 0xff] as string);
+}
+
+/** A u32 as `0x` hex without leading zeros. */
+function hex32(v: number): string {
+  if (v < 0x100) return SMALL_HEX[v] as string;
+  if (v < 0x1_0000) return (SMALL_HEX[v >>> 8] as string) + (BYTE_HEX[v & 0xff] as string);
+  if (v < 0x100_0000) return (SMALL_HEX[v >>> 16] as string) + (BYTE_HEX[(v >>> 8) & 0xff] as string) + (BYTE_HEX[v & 0xff] as string);
+  return (SMALL_HEX[v >>> 24] as string) + (BYTE_HEX[(v >>> 16) & 0xff] as string) + (BYTE_HEX[(v >>> 8) & 0xff] as string) + (BYTE_HEX[v & 0xff] as string);
+}
 
 const treeReaders = new WeakMap<DecodeApi, TreeReader>();
 
@@ -204,6 +234,23 @@ export function decodeJson(value: Value, backend: Backend = defaultBackend()): s
 export function decodeText(value: Value, backend: Backend = defaultBackend()): string {
   const [lo, hi] = halves(value);
   return backend.api.decodeTextTree(lo, hi);
+}
+
+/** Options of {@link renderMany}. */
+export interface RenderOptions {
+  /** One JSON tree a line, instead of each summary line and text tree. */
+  json?: boolean;
+  /** Earlier output precedes this block: in text, a blank line comes first. */
+  continued?: boolean;
+}
+
+/**
+ * Many values rendered as `kvm-debug decode` prints them, in one call, as
+ * UTF-8 bytes ready to write: per value its summary and text tree
+ * (blank-line separated), or its JSON tree on one line.
+ */
+export function renderMany(values: BigUint64Array, opts: RenderOptions = {}, backend: Backend = defaultBackend()): Uint8Array {
+  return backend.api.renderMany(values, opts.json === true, opts.continued === true);
 }
 
 /** The one-line summary, e.g. `EC 0x3c BRK64 (AArch64) comment 0x123`. */

@@ -17,6 +17,7 @@ export {
   decodeTree,
   decodeJson,
   decodeText,
+  renderMany,
   summary,
   classify,
   classifyBatch,
@@ -28,7 +29,7 @@ export {
   halves,
   defaultBackend,
 } from './decode';
-export type { Field, Value, Classification, DebugKind } from './decode';
+export type { Field, Value, Classification, DebugKind, RenderOptions } from './decode';
 export { syndromesIn, parseU64, U64_MAX } from './syndrome-text';
 
 // Breakpoint instruction codec and patch plans.

@@ -5,6 +5,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { loadBackend } from '../src/binding';
+import { decodeJson, decodeText, summary } from '../src/decode';
 
 const CLI = path.resolve(__dirname, '..', 'dist', 'cli.js');
 
@@ -18,6 +20,7 @@ function kvmDebug(args: string[], input?: string, env: NodeJS.ProcessEnv = {}) {
     encoding: 'utf8',
     env: { ...base, ...env },
     timeout: 30_000,
+    maxBuffer: 64 << 20,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -72,6 +75,24 @@ describe.each(['native', 'wasm'] as const)('kvm-debug decode --backend %s', (bac
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toMatch(/^EC 0x3c BRK64.*comment 0x0$/m);
     expect(r.stdout).toMatch(/^EC 0x3c BRK64.*comment 0x123$/m);
+  });
+
+  it('many values across blocks and chunks print as each value alone would, a bad one named and skipped', () => {
+    // 5,000 values: several of the CLI's 1,024-value blocks and several stdin chunks.
+    let x = 0x1234_5678;
+    const values = Array.from({ length: 5000 }, () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return `0x${((x | 0x0200_0000) >>> 0).toString(16)}`;
+    });
+    values.splice(2500, 0, '0xnope');
+    const b = loadBackend({ backend });
+    const want = values.filter((v) => v !== '0xnope').map((v) => `${summary(v, b)}\n${decodeText(v, b)}`);
+    const r = kvmDebug(['decode', '--backend', backend], values.join('\n'));
+    expect(r.stderr).toBe('kvm-debug decode: bad value "0xnope": not a number (expected 0x-hex, 0b-binary or decimal; _ may group digits)\n');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe(want.join('\n'));
+    const j = kvmDebug(['decode', '--json', '--backend', backend], values.join(' '));
+    expect(j.stdout).toBe(values.filter((v) => v !== '0xnope').map((v) => `${decodeJson(v, b)}\n`).join(''));
   });
 
   it('bad input on stdin exits 2 naming it', () => {

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use decode::esr::ec;
-use decode::{classify, classify_batch, decode as decode_tree};
+use decode::{classify, classify_batch, decode as decode_tree, render_many, Rendering};
 
 /// The syndromes observed on real KVM/arm64 (../shared/lab/arm64-kvm results):
 /// BRK #0, BRK #0x123, software step (lower EL), and two hardware breakpoints.
@@ -208,6 +208,23 @@ fn run(round: Duration, rounds: usize) -> Result<(Vec<Row>, u64, u64), Mismatch>
     rows.push(Row {
         key: "treeJson",
         what: "full field tree as JSON: decode(v).to_json()",
+        ns_per_op: ns,
+    });
+
+    let exp_render_len = render_many(&ring, Rendering::Text, false).len();
+    let ns = time_ns(RING, round, rounds, || {
+        let text = render_many(black_box(&ring), Rendering::Text, false);
+        if text.len() != exp_render_len {
+            return Err(Mismatch {
+                workload: "render",
+                value: ring[0],
+            });
+        }
+        Ok(())
+    })?;
+    rows.push(Row {
+        key: "render",
+        what: "kvm-debug decode's text output: render_many over the ring (ns per value)",
         ns_per_op: ns,
     });
 

@@ -53,6 +53,17 @@ macro_rules! decode_functions {
             decode::decode(join(lo, hi)).to_text()
         }
 
+        /// `kvm-debug decode`'s output for `values` (`decode::render_many`) as
+        /// UTF-8 bytes: per value its summary and text tree, or with `json` its
+        /// JSON tree on one line; `continued` when earlier output precedes it.
+        /// Bytes, not a string: they go to stdout as they are, where a string
+        /// was converted twice (into JS, then back to UTF-8 to be written).
+        #[$attr(js_name = "renderMany")]
+        pub fn render_many(values: $($u64s)*, json: bool, continued: bool) -> $($out)* {
+            let rendering = if json { decode::Rendering::Json } else { decode::Rendering::Text };
+            decode::render_many(&values, rendering, continued).into_bytes().into()
+        }
+
         /// One-line summary of ESR_ELx `hi:lo`.
         #[$attr(js_name = "summary")]
         pub fn summary(lo: u32, hi: u32) -> String {

@@ -11,7 +11,7 @@
  */
 import { once } from 'events';
 import { loadBackend, type Backend } from '../binding';
-import { decodeJson, decodeText, parseValue, summary } from '../decode';
+import { parseValue, renderMany } from '../decode';
 import { messageOf } from '../errors';
 import { syndromesIn } from '../syndrome-text';
 import { Exit, type CliIo, type Command } from './command';
@@ -28,11 +28,16 @@ const LINE: CommandLine = {
   },
 };
 
-/** Output of one run: values are decoded into a buffer, written a block at a time, with back-pressure. */
+/**
+ * Output of one run: values are gathered into blocks, each rendered by one call
+ * into the core (`renderMany`), and written a block at a time, with back-pressure.
+ */
 class Printer {
-  private pending: string[] = [];
+  private pending: Uint8Array[] = [];
   private size = 0;
-  private first = true;
+  private readonly values = new BigUint64Array(BLOCK_VALUES);
+  private count = 0;
+  private continued = false;
   code: number = Exit.Ok;
 
   constructor(
@@ -42,42 +47,49 @@ class Printer {
   ) {}
 
   add(text: string): void {
-    let value: bigint;
     try {
-      value = parseValue(text);
+      this.values[this.count++] = parseValue(text);
     } catch (e) {
+      this.count--;
       this.io.stderr.write(`kvm-debug decode: ${messageOf(e)}\n`);
       this.code = Exit.BadInput;
       return;
     }
-    const out = this.json
-      ? `${decodeJson(value, this.backend)}\n`
-      : `${this.first ? '' : '\n'}${summary(value, this.backend)}\n${decodeText(value, this.backend)}`;
-    this.first = false;
+    if (this.count === BLOCK_VALUES) this.render();
+  }
+
+  private render(): void {
+    if (this.count === 0) return;
+    const out = renderMany(this.values.subarray(0, this.count), { json: this.json, continued: this.continued }, this.backend);
+    this.continued = true;
+    this.count = 0;
     this.pending.push(out);
-    this.size += out.length;
+    this.size += out.byteLength;
   }
 
   /** Decode many values: the output is written whenever a block is full. */
   async addAll(texts: readonly string[]): Promise<void> {
     for (const t of texts) {
       this.add(t);
-      await this.flush();
+      if (this.size >= FLUSH_BYTES) await this.flush();
     }
   }
 
   /** Write what is pending (with `force`, or once it is large); wait while stdout is full. */
   async flush(force = false): Promise<void> {
-    if (this.size === 0 || (!force && this.size < FLUSH_CHARS)) return;
-    const text = this.pending.join('');
+    if (force) this.render();
+    if (this.size === 0 || (!force && this.size < FLUSH_BYTES)) return;
+    const bytes = this.pending.length === 1 ? (this.pending[0] as Uint8Array) : Buffer.concat(this.pending);
     this.pending = [];
     this.size = 0;
-    if (!this.io.stdout.write(text)) await once(this.io.stdout, 'drain');
+    if (!this.io.stdout.write(bytes)) await once(this.io.stdout, 'drain');
   }
 }
 
-/** Pending output is written once it reaches this many characters, and after each input chunk. */
-const FLUSH_CHARS = 1 << 16;
+/** Values rendered per call into the core. */
+const BLOCK_VALUES = 1024;
+/** Pending output is written once it reaches this many bytes, and after each input chunk. */
+const FLUSH_BYTES = 1 << 16;
 
 async function run(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(LINE, args);
@@ -108,9 +120,13 @@ async function run(args: string[], io: CliIo): Promise<number> {
     // one is written and drained (back-pressure).
     let partial = '';
     for await (const chunk of io.stdin) {
-      const lines = (partial + (typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8'))).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) await printer.addAll(words(line));
+      const text = partial + (typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8'));
+      // Up to the last complete line; `--grep` looks at one line at a time.
+      const end = text.lastIndexOf('\n') + 1;
+      partial = text.slice(end);
+      const complete = text.slice(0, end);
+      if (grep === true) for (const line of complete.split('\n')) await printer.addAll(words(line));
+      else await printer.addAll(words(complete));
       await printer.flush(true);
     }
     await printer.addAll(words(partial));

@@ -292,7 +292,11 @@ fn iss2(ecv: u8, esr: u64) -> Field {
 /// `EC 0x24 DABT_LOW WnR=1 DFSC 0x07 translation fault, level 3`.
 /// Derived from the [`decode`] tree so it never disagrees with it.
 pub fn summary(esr: u64) -> String {
-    let tree = decode(esr);
+    summary_of(esr, &decode(esr))
+}
+
+/// [`summary`] from `tree`, the [`decode`] of `esr` (when the caller has it already).
+pub fn summary_of(esr: u64, tree: &Field) -> String {
     let ecv = ec_of(esr);
     let mut s = format!("EC {:#04x} {}", ecv, CLASS_NAMES[ecv as usize]);
     let get = |name: &str| tree.find(name).map(|f| f.value).unwrap_or(0);
@@ -450,7 +454,7 @@ pub fn summary(esr: u64) -> String {
         s.push(' ');
         s.push_str(&facts);
     }
-    if violates_res0(&tree) {
+    if violates_res0(tree) {
         s.push_str(" (RES0 violated)");
     }
     s
