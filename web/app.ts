@@ -5,17 +5,8 @@
  * wasm build of the Rust core (wasm-bindgen --target web, web/dist/pkg); the
  * value syntax and the text finder are the CLI's own (ts/src/syndrome-text.ts).
  */
+import type { Field } from '../ts/src/field.js';
 import { parseU64, syndromesIn } from '../ts/src/syndrome-text.js';
-
-/** One field of the tree, as the core's decodeJson writes it (ts/src/decode.ts `Field`). */
-interface Field {
-  name: string;
-  hi: number;
-  lo: number;
-  value: string;
-  meaning: string | null;
-  fields: Field[];
-}
 
 /** What the page uses of the wasm-bindgen glue. */
 interface Decoder {

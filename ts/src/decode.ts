@@ -5,23 +5,10 @@
  */
 import { loadBackend, type Backend, type DecodeApi } from './binding';
 import { ErrorCode, badValue, codedError } from './errors';
+import type { Field } from './field';
 import { U64_MAX, parseU64 } from './syndrome-text';
 
-/** One node of the core's field tree (crates/decode/src/field.rs `Field::to_json`). */
-export interface Field {
-  /** Architectural field name, e.g. `EC`, `ISS`, `WnR`. */
-  name: string;
-  /** Most significant bit, inclusive. */
-  hi: number;
-  /** Least significant bit, inclusive. */
-  lo: number;
-  /** The raw value, shifted down, as a `0x` hex string (64 bits do not fit a JSON number). */
-  value: string;
-  /** What the value means, or null. */
-  meaning: string | null;
-  /** Sub-fields, most significant first. */
-  fields: Field[];
-}
+export type { Field } from './field';
 
 /** A value accepted where a 64-bit register value is expected. */
 export type Value = bigint | number | string;

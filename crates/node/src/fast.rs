@@ -66,38 +66,52 @@ unsafe fn to_u32(env: sys::napi_env, v: sys::napi_value) -> Option<u32> {
     (status == sys::Status::napi_ok).then_some(out)
 }
 
-/// `classify(lo: u32, hi: u32) -> u32`: `decode::classify(hi:lo).pack()`.
-unsafe extern "C" fn classify(
+/// The callback's `N` arguments, the first two converted as the ESR's `lo`
+/// and `hi` halves and joined; `None` with the JS exception pending.
+///
+/// # Safety
+/// `env` and `info` must be the live values Node passed to the callback.
+unsafe fn esr_args<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-) -> sys::napi_value {
-    let mut argc = CLASSIFY_ARGC;
-    let mut argv = [ptr::null_mut(); CLASSIFY_ARGC];
-    let mut halves = [0u32; CLASSIFY_ARGC];
-    let mut ret = ptr::null_mut();
-    // SAFETY: `env` and `info` are the live values Node passed to this
-    // callback; `argv` has room for `argc` values (Node fills missing ones
-    // with `undefined`) and `ret` is a valid out-pointer. Returning null with
-    // an exception pending makes the call throw it.
-    unsafe {
-        if sys::napi_get_cb_info(
+) -> Option<([sys::napi_value; N], u64)> {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    // SAFETY: per this function's contract; `argv` has room for `argc`
+    // values (Node fills missing ones with `undefined`).
+    let status = unsafe {
+        sys::napi_get_cb_info(
             env,
             info,
             &mut argc,
             argv.as_mut_ptr(),
             ptr::null_mut(),
             ptr::null_mut(),
-        ) != sys::Status::napi_ok
-        {
+        )
+    };
+    if status != sys::Status::napi_ok {
+        return None;
+    }
+    // SAFETY: `argv` holds values of this callback.
+    let lo = unsafe { to_u32(env, argv[0])? };
+    // SAFETY: as above.
+    let hi = unsafe { to_u32(env, argv[1])? };
+    Some((argv, (u64::from(hi) << 32) | u64::from(lo)))
+}
+
+/// `classify(lo: u32, hi: u32) -> u32`: `decode::classify(hi:lo).pack()`.
+unsafe extern "C" fn classify(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let mut ret = ptr::null_mut();
+    // SAFETY: `env` and `info` are the live values Node passed to this
+    // callback and `ret` is a valid out-pointer. Returning null with an
+    // exception pending makes the call throw it.
+    unsafe {
+        let Some((_, esr)) = esr_args::<CLASSIFY_ARGC>(env, info) else {
             return ptr::null_mut();
-        }
-        for (v, out) in argv.iter().zip(halves.iter_mut()) {
-            match to_u32(env, *v) {
-                Some(h) => *out = h,
-                None => return ptr::null_mut(),
-            }
-        }
-        let esr = (u64::from(halves[1]) << 32) | u64::from(halves[0]);
+        };
         sys::napi_create_uint32(env, decode::classify(esr).pack(), &mut ret);
     }
     ret
@@ -122,36 +136,19 @@ unsafe fn throw_type_error(env: sys::napi_env, msg: &std::ffi::CStr) -> sys::nap
 /// `decodeTreePacked(lo: u32, hi: u32, out: Uint32Array) -> u32`: the field
 /// tree of `hi:lo` as words (`decode::packed::decode_packed`) in `out`;
 /// returns the words it takes, and writes nothing when that is more than
-/// `out.length`. As `#[napi]` it cost about 350 ns a call, 150 of them in
-/// napi-rs's borrow tracking of the typed array.
+/// `out.length`. Raw because as `#[napi]` a call cost about 390 ns against
+/// 320 here: the difference is napi-rs's borrow tracking of the typed array.
 unsafe extern "C" fn decode_tree_packed(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let mut argc = TREE_ARGC;
-    let mut argv = [ptr::null_mut(); TREE_ARGC];
-    let mut halves = [0u32; 2];
     let mut ret = ptr::null_mut();
     // SAFETY: as in `classify`. The typed array's data stays where it is for
     // the call: it runs on the JS thread, and nothing else runs meanwhile.
     unsafe {
-        if sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        ) != sys::Status::napi_ok
-        {
+        let Some((argv, esr)) = esr_args::<TREE_ARGC>(env, info) else {
             return ptr::null_mut();
-        }
-        for (v, out) in argv.iter().zip(halves.iter_mut()) {
-            match to_u32(env, *v) {
-                Some(h) => *out = h,
-                None => return ptr::null_mut(),
-            }
-        }
+        };
         let mut kind = 0;
         let mut len = 0usize;
         let mut data = ptr::null_mut();
@@ -177,7 +174,6 @@ unsafe extern "C" fn decode_tree_packed(
             // SAFETY: a Uint32Array's data is `len` aligned u32s.
             std::slice::from_raw_parts_mut(data.cast::<u32>(), len)
         };
-        let esr = (u64::from(halves[1]) << 32) | u64::from(halves[0]);
         let need = decode::packed::decode_packed(esr, out);
         sys::napi_create_uint32(env, need as u32, &mut ret);
     }

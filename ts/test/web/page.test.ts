@@ -15,21 +15,13 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Field } from '../../src/field';
 import { syndromesIn } from '../../src/syndrome-text';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(REPO, 'ts', 'dist', 'cli.js');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const GOLDEN = JSON.parse(fs.readFileSync(path.join(REPO, 'fixtures', 'esr', 'golden.json'), 'utf8')) as { esr: string; summary: string }[];
-
-interface Field {
-  name: string;
-  hi: number;
-  lo: number;
-  value: string;
-  meaning: string | null;
-  fields: Field[];
-}
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { serveWeb } = require(path.join(REPO, 'web', 'serve.js')) as {
