@@ -47,14 +47,15 @@ class Printer {
   ) {}
 
   add(text: string): void {
+    let value: bigint;
     try {
-      this.values[this.count++] = parseValue(text);
+      value = parseValue(text);
     } catch (e) {
-      this.count--;
       this.io.stderr.write(`kvm-debug decode: ${messageOf(e)}\n`);
       this.code = Exit.BadInput;
       return;
     }
+    this.values[this.count++] = value;
     if (this.count === BLOCK_VALUES) this.render();
   }
 
