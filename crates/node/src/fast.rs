@@ -66,37 +66,50 @@ unsafe fn to_u32(env: sys::napi_env, v: sys::napi_value) -> Option<u32> {
     (status == sys::Status::napi_ok).then_some(out)
 }
 
-/// The callback's `N` arguments, the first two converted as the ESR's `lo`
-/// and `hi` halves and joined; `None` with the JS exception pending.
+/// The body of a raw callback that takes an ESR as `lo`, `hi` (converted as
+/// wasm-bindgen's glue does) and `N - 2` more arguments, and returns a u32:
+/// `f` gets all `N` arguments and the joined ESR, and returns the result, or
+/// `None` once it has thrown.
 ///
 /// # Safety
 /// `env` and `info` must be the live values Node passed to the callback.
-unsafe fn esr_args<const N: usize>(
+unsafe fn esr_callback<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-) -> Option<([sys::napi_value; N], u64)> {
+    f: impl FnOnce(&[sys::napi_value; N], u64) -> Option<u32>,
+) -> sys::napi_value {
     let mut argc = N;
     let mut argv = [ptr::null_mut(); N];
+    let mut ret = ptr::null_mut();
     // SAFETY: per this function's contract; `argv` has room for `argc`
-    // values (Node fills missing ones with `undefined`).
-    let status = unsafe {
-        sys::napi_get_cb_info(
+    // values (Node fills missing ones with `undefined`) and `ret` is a valid
+    // out-pointer. Returning null with an exception pending makes the call
+    // throw it.
+    unsafe {
+        if sys::napi_get_cb_info(
             env,
             info,
             &mut argc,
             argv.as_mut_ptr(),
             ptr::null_mut(),
             ptr::null_mut(),
-        )
-    };
-    if status != sys::Status::napi_ok {
-        return None;
+        ) != sys::Status::napi_ok
+        {
+            return ptr::null_mut();
+        }
+        // In order, stopping at the first that throws, as the wasm glue does.
+        let Some(lo) = to_u32(env, argv[0]) else {
+            return ptr::null_mut();
+        };
+        let Some(hi) = to_u32(env, argv[1]) else {
+            return ptr::null_mut();
+        };
+        let Some(result) = f(&argv, (u64::from(hi) << 32) | u64::from(lo)) else {
+            return ptr::null_mut();
+        };
+        sys::napi_create_uint32(env, result, &mut ret);
     }
-    // SAFETY: `argv` holds values of this callback.
-    let lo = unsafe { to_u32(env, argv[0])? };
-    // SAFETY: as above.
-    let hi = unsafe { to_u32(env, argv[1])? };
-    Some((argv, (u64::from(hi) << 32) | u64::from(lo)))
+    ret
 }
 
 /// `classify(lo: u32, hi: u32) -> u32`: `decode::classify(hi:lo).pack()`.
@@ -104,17 +117,8 @@ unsafe extern "C" fn classify(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let mut ret = ptr::null_mut();
-    // SAFETY: `env` and `info` are the live values Node passed to this
-    // callback and `ret` is a valid out-pointer. Returning null with an
-    // exception pending makes the call throw it.
-    unsafe {
-        let Some((_, esr)) = esr_args::<CLASSIFY_ARGC>(env, info) else {
-            return ptr::null_mut();
-        };
-        sys::napi_create_uint32(env, decode::classify(esr).pack(), &mut ret);
-    }
-    ret
+    // SAFETY: `env` and `info` are the live values Node passed to this callback.
+    unsafe { esr_callback::<CLASSIFY_ARGC>(env, info, |_, esr| Some(decode::classify(esr).pack())) }
 }
 
 /// Arguments of `decodeTreePacked(lo, hi, out)`.
@@ -142,42 +146,52 @@ unsafe extern "C" fn decode_tree_packed(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let mut ret = ptr::null_mut();
-    // SAFETY: as in `classify`. The typed array's data stays where it is for
-    // the call: it runs on the JS thread, and nothing else runs meanwhile.
+    // SAFETY: `env` and `info` are the live values Node passed to this callback.
     unsafe {
-        let Some((argv, esr)) = esr_args::<TREE_ARGC>(env, info) else {
-            return ptr::null_mut();
-        };
-        let mut kind = 0;
-        let mut len = 0usize;
-        let mut data = ptr::null_mut();
-        let mut is_typed = false;
-        if sys::napi_is_typedarray(env, argv[2], &mut is_typed) != sys::Status::napi_ok
-            || !is_typed
-            || sys::napi_get_typedarray_info(
+        esr_callback::<TREE_ARGC>(env, info, |argv, esr| {
+            // SAFETY: `argv` holds values of this callback.
+            let out = uint32_array(env, argv[2]).or_else(|| {
+                throw_type_error(env, c"decodeTreePacked: out must be a Uint32Array");
+                None
+            })?;
+            Some(decode::packed::decode_packed(esr, out) as u32)
+        })
+    }
+}
+
+/// `v`'s data if it is a Uint32Array, else `None` (nothing thrown).
+///
+/// # Safety
+/// `env` must be the live environment of the current callback and `v` a value
+/// of it. The slice is valid for the callback only; it runs on the JS thread,
+/// so nothing else touches the array's data meanwhile.
+unsafe fn uint32_array<'a>(env: sys::napi_env, v: sys::napi_value) -> Option<&'a mut [u32]> {
+    let mut is_typed = false;
+    let mut kind = 0;
+    let mut len = 0usize;
+    let mut data = ptr::null_mut();
+    // SAFETY: per this function's contract; all out-pointers are valid.
+    let ok = unsafe {
+        sys::napi_is_typedarray(env, v, &mut is_typed) == sys::Status::napi_ok
+            && is_typed
+            && sys::napi_get_typedarray_info(
                 env,
-                argv[2],
+                v,
                 &mut kind,
                 &mut len,
                 &mut data,
                 ptr::null_mut(),
                 ptr::null_mut(),
-            ) != sys::Status::napi_ok
-            || kind != sys::TypedarrayType::uint32_array
-        {
-            return throw_type_error(env, c"decodeTreePacked: out must be a Uint32Array");
-        }
-        let out: &mut [u32] = if len == 0 {
-            &mut []
-        } else {
-            // SAFETY: a Uint32Array's data is `len` aligned u32s.
-            std::slice::from_raw_parts_mut(data.cast::<u32>(), len)
-        };
-        let need = decode::packed::decode_packed(esr, out);
-        sys::napi_create_uint32(env, need as u32, &mut ret);
+            ) == sys::Status::napi_ok
+    };
+    if !ok || kind != sys::TypedarrayType::uint32_array {
+        return None;
     }
-    ret
+    if len == 0 {
+        return Some(&mut []);
+    }
+    // SAFETY: a Uint32Array's data is `len` aligned u32s.
+    Some(unsafe { std::slice::from_raw_parts_mut(data.cast::<u32>(), len) })
 }
 
 /// Adds the raw callbacks to the module's exports.
