@@ -190,9 +190,8 @@ impl Vm {
         use kvm_bindings::{kvm_userspace_memory_region, kvm_vcpu_init};
         let caps = crate::caps::probe();
         let kvm = crate::caps::open_kvm(crate::caps::KVM_DEVICE)?;
-        let vm_fd = kvm
-            .create_vm()
-            .map_err(|e| Error::ioctl("KVM_CREATE_VM", e.errno(), "arm64 VM"))?;
+        let vm_fd = retry_interrupted(|| kvm.create_vm().map_err(|e| e.errno()))
+            .map_err(|errno| Error::ioctl("KVM_CREATE_VM", errno, "arm64 VM"))?;
         let mem = GuestMemory::new(&[(cfg.ram_base, cfg.mem_size)])?;
         for (i, s) in mem.slots().iter().enumerate() {
             let region = kvm_userspace_memory_region {
@@ -942,5 +941,46 @@ impl Shared {
     #[cfg(not(target_arch = "aarch64"))]
     fn reinit(&self, st: &mut VcpuState, _vcpu: u32) -> Result<()> {
         match st.hw {}
+    }
+}
+
+/// Calls `ioctl` (which fails with an errno) again while it fails with EINTR. KVM_CREATE_VM
+/// registers an MMU notifier, which gives up when a signal is pending (mm_take_all_locks in
+/// Linux's mm/mmap.c returns -EINTR): a profiler's SIGPROF made `run` fail. QEMU's kvm_init
+/// retries KVM_CREATE_VM the same way.
+#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+fn retry_interrupted<T>(
+    mut ioctl: impl FnMut() -> std::result::Result<T, i32>,
+) -> std::result::Result<T, i32> {
+    loop {
+        match ioctl() {
+            Err(libc::EINTR) => continue,
+            done => return done,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_interrupted;
+
+    #[test]
+    fn an_interrupted_ioctl_is_retried_and_other_errors_are_not() {
+        let mut calls = 0;
+        let got = retry_interrupted(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(libc::EINTR)
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!((got, calls), (Ok(7), 3));
+        let mut calls = 0;
+        let got: std::result::Result<(), i32> = retry_interrupted(|| {
+            calls += 1;
+            Err(libc::ENOMEM)
+        });
+        assert_eq!((got, calls), (Err(libc::ENOMEM), 1));
     }
 }
