@@ -66,6 +66,19 @@ export const COMMAND_FAMILIES: readonly (readonly Command[])[] = [
   killCommands,
 ];
 
+/** The dispatch table, by command name: built once, shared by every connection (commands keep no state). */
+const COMMANDS: ReadonlyMap<string, Command> = new Map(COMMAND_FAMILIES.flatMap((family) => family.map((cmd) => [cmd.name, cmd] as const)));
+
+/** The qSupported reply's features: PacketSize, then each command's (some depend on the target). */
+function supportedFeatures(target: DebugTarget, maxPacket: number): string[] {
+  const out = [`PacketSize=${maxPacket.toString(16)}`];
+  for (const cmd of COMMANDS.values()) {
+    const f = typeof cmd.features === 'function' ? cmd.features(target) : cmd.features;
+    if (f) out.push(...f);
+  }
+  return out;
+}
+
 /** How the server resumes, interrupts and ends the guest (a Session implements it). */
 export interface RunControl {
   /** Resume per actions; resolves at the next stop, accounted by the table. */
@@ -131,7 +144,6 @@ export class GdbServer extends EventEmitter {
   readonly table: BreakpointTable;
   private readonly control: RunControl;
   private readonly decoder: PacketDecoder;
-  private readonly commands = new Map<string, Command>();
   private readonly ctx: ServerContext;
   private readonly log: (message: string) => void;
   /** The last reply sent and not yet acknowledged with `+`: what a `-` asks for again. */
@@ -159,10 +171,6 @@ export class GdbServer extends EventEmitter {
       detach: () => target.detach?.(),
       kill: () => target.kill?.(),
     };
-    for (const family of COMMAND_FAMILIES) {
-      for (const cmd of family) this.commands.set(cmd.name, cmd);
-    }
-    const commands = this.commands;
     this.ctx = {
       target,
       table: this.table,
@@ -177,14 +185,7 @@ export class GdbServer extends EventEmitter {
       notes: [],
       unannounced: [],
       kernelSlide: options.kernelSlide,
-      supportedFeatures(): string[] {
-        const out = [`PacketSize=${maxPacket.toString(16)}`];
-        for (const cmd of commands.values()) {
-          const f = typeof cmd.features === 'function' ? cmd.features(target) : cmd.features;
-          if (f) out.push(...f);
-        }
-        return out;
-      },
+      supported: supportedFeatures(target, maxPacket).join(';'),
     };
   }
 
@@ -294,7 +295,7 @@ export class GdbServer extends EventEmitter {
 
   private dispatch(payload: Buffer, out: Buffer[]): void {
     const name = commandName(payload);
-    const cmd = this.commands.get(name);
+    const cmd = COMMANDS.get(name);
     if (!cmd) {
       this.send({ kind: 'reply', data: '' }, out);
       return;

@@ -86,8 +86,8 @@ export interface ServerContext {
   unannounced: string[];
   /** The guest kernel's KASLR slide once known, when the guest is a kernel. */
   readonly kernelSlide: (() => bigint | undefined) | undefined;
-  /** qSupported features of the enabled command table. */
-  supportedFeatures(): string[];
+  /** The qSupported reply: the command table's features, joined once when the server is built. */
+  supported: string;
 }
 
 /** What a parser asks the server to do. */

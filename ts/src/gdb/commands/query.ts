@@ -9,7 +9,7 @@ import { Errno, errorReply, ok, threadId, UNSUPPORTED, type Command, type Reply,
 
 const supported: Command = {
   name: 'qSupported',
-  handle: (_args, ctx) => ok(ctx.supportedFeatures().join(';')),
+  handle: (_args, ctx) => ok(ctx.supported),
 };
 
 /** Serve `annex` of a document in `offset,length` windows: `m` more follows, `l` last. */
