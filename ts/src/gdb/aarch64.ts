@@ -111,13 +111,13 @@ export function registerByNumber(regnum: number): RegisterDef | undefined {
 
 /** Little-endian bytes of a register value, sized for the register (target byte order). */
 export function encodeRegister(def: RegisterDef, value: bigint): Buffer {
-  const out = Buffer.alloc(def.bitsize / 8);
-  let v = BigInt.asUintN(def.bitsize, value);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  // Whole 64-bit words, low word first: a BigInt operation per byte cost `g` milliseconds in the lane.
+  const words = Math.ceil(def.bitsize / 64);
+  const out = Buffer.alloc(words * 8);
+  const v = BigInt.asUintN(def.bitsize, value);
+  out.writeBigUInt64LE(BigInt.asUintN(64, v));
+  if (words === 2) out.writeBigUInt64LE(v >> 64n, 8);
+  return out.subarray(0, def.bitsize / 8);
 }
 
 /** A register value from its little-endian bytes. */
