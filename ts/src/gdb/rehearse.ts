@@ -1,18 +1,19 @@
 /**
- * What a listener rehearses when it starts (GdbListener in tcp.ts): the packets gdb and lldb
+ * What a listener rehearses before its port opens (listen in tcp.ts): the packets gdb and lldb
  * send when they connect, through a loopback connection to a second listener over a stand-in
  * target. V8 compiles a function the first time it runs, and Debian's Node has no code cache
  * for its own net and stream modules; in the emulated arm64 machine that first run made each
  * packet of the first `target remote` cost 5 to 80 ms instead of about 3, and the whole 2.4x
- * QEMU's (294 vs 124 ms). The rehearsal never touches the real target: its target is an
- * in-memory stand-in with one stopped vCPU.
+ * QEMU's (294 vs 124 ms). The rehearsal never changes the real target: its target is an
+ * in-memory stand-in with one stopped vCPU. Only gdb's first reads are made on the real target,
+ * once (rehearseTargetReads): the stand-in cannot compile the real target's read path.
  */
 
 import { BreakpointTable } from '../breakpoints';
 import type { CapabilitySummary, DebugTarget, StopEvent } from '../target';
-import { registerByNumber } from './aarch64';
+import { REG_PC, registerByNumber } from './aarch64';
 import { encodePacket, toHex } from './packet';
-import type { GdbServerOptions } from './server';
+import { GdbServer, type GdbServerOptions } from './server';
 
 /** The stand-in's RAM: where gdb looks first at `target remote` on a kernel under --wait. */
 const STAND_IN_BASE = 0x4000_0000n;
@@ -93,4 +94,26 @@ export function rehearsalServerOptions(caps: CapabilitySummary): { target: Debug
       },
     },
   };
+}
+
+/**
+ * gdb's first reads of the real target, made once through a throwaway server before gdb
+ * connects (with the stand-in's table and run control, so only reads reach the real target): `?` (the expedited registers of vCPU 0), and 4 bytes at that pc and just before it
+ * (gdb's prologue analysis; before a kernel's entry there is no RAM, so the error path runs
+ * too). They only read and their replies are dropped: V8 compiles the target's read path and
+ * the addon's error path here, not while gdb waits (in the arm64 lane those first calls took
+ * 4-6 ms each of the first `target remote`). A read that fails (a running vCPU) is fine.
+ */
+export function rehearseTargetReads(target: DebugTarget): void {
+  const server = new GdbServer(target, rehearsalServerOptions(target.capabilities()).server);
+  const ask = (packet: string): void => void server.receive(encodePacket(packet));
+  ask('?');
+  let pc: bigint;
+  try {
+    pc = target.readRegister(0, REG_PC).readBigUInt64LE();
+  } catch {
+    return;
+  }
+  ask(`m${pc.toString(16)},4`);
+  if (pc >= 4n) ask(`m${(pc - 4n).toString(16)},4`);
 }

@@ -10,7 +10,7 @@ import * as net from 'net';
 import type { DebugTarget } from '../target';
 import { DEFAULT_HOST, LOOPBACK } from './address';
 import { DEFAULT_MAX_PACKET, PacketDecoder, encodePacket } from './packet';
-import { REHEARSED_PACKETS, rehearsalServerOptions } from './rehearse';
+import { REHEARSED_PACKETS, rehearsalServerOptions, rehearseTargetReads } from './rehearse';
 import { GdbServer, type GdbServerOptions, type SessionEnd } from './server';
 
 export { DEFAULT_HOST } from './address';
@@ -29,7 +29,7 @@ export interface ListenOptions {
   allowRemote?: boolean;
   /** Options for each connection's GdbServer. */
   server?: GdbServerOptions;
-  /** Rehearse gdb's and lldb's connect over loopback on a stand-in target once listening (default true). */
+  /** Rehearse gdb's and lldb's connect over loopback on a stand-in target before the port opens (default true). */
   rehearse?: boolean;
 }
 
@@ -59,17 +59,24 @@ export class GdbListener extends EventEmitter {
   }
 
   /**
-   * The connect rehearsal's replies (ts/src/gdb/rehearse.ts), once it has run; empty when it was
-   * off or failed (it only saves time: the first client compiles what it did not).
+   * The connect rehearsal's replies (ts/src/gdb/rehearse.ts), settled before the port opens;
+   * empty when it was off, and only those before the failure when it failed (it only saves
+   * time: the first client compiles what it did not).
    */
   rehearsal: Promise<string[]> = Promise.resolve([]);
 
-  /** Start the rehearsal in the background: a loopback client against a stand-in listener. */
-  rehearse(): void {
-    this.rehearsal = rehearseOverLoopback(this.target).catch((e: unknown) => {
-      this.options.server?.log?.(`connect rehearsal: ${e instanceof Error ? e.message : String(e)}`);
-      return [];
-    });
+  /** Read the real target as gdb first does, then rehearse the connect (a loopback client against a stand-in listener). */
+  rehearse(): Promise<string[]> {
+    rehearseTargetReads(this.target);
+    const replies: string[] = [];
+    this.rehearsal = rehearseOverLoopback(this.target, replies).then(
+      () => replies,
+      (e: unknown) => {
+        this.options.server?.log?.(`connect rehearsal: ${e instanceof Error ? e.message : String(e)}`);
+        return replies;
+      },
+    );
+    return this.rehearsal;
   }
 
   /** Stop listening and drop the client (its breakpoints are removed). */
@@ -107,24 +114,29 @@ export class GdbListener extends EventEmitter {
   }
 }
 
-/** Start listening. Rejects on a non-loopback host without `allowRemote`, or a bind error (e.g. EADDRINUSE). */
-export function listen(target: DebugTarget, options: ListenOptions = {}): Promise<GdbListener> {
+/**
+ * Start listening, once the connect rehearsal is done: gdb connects as soon as the port opens
+ * (the arm64 lane's within half a second), and a rehearsal still running then made its
+ * `target remote` up to 3x QEMU's time. Rejects on a non-loopback host without `allowRemote`,
+ * or a bind error (e.g. EADDRINUSE).
+ */
+export async function listen(target: DebugTarget, options: ListenOptions = {}): Promise<GdbListener> {
   const host = options.host ?? DEFAULT_HOST;
   if (options.path === undefined && !LOOPBACK.has(host) && !options.allowRemote) {
     const e = new Error(
       `refusing to listen on ${host}: the GDB protocol has no authentication; pass allowRemote to bind a non-loopback address`,
     ) as Error & { code: string };
     e.code = 'ERR_REMOTE_BIND';
-    return Promise.reject(e);
+    throw e;
   }
   const srv = net.createServer();
   const listener = new GdbListener(srv, target, options);
+  // Before the first client: compile the connect path on a stand-in (ts/src/gdb/rehearse.ts).
+  if (options.rehearse !== false) await listener.rehearse();
   return new Promise((resolve, reject) => {
     srv.once('error', reject);
     const done = (): void => {
       srv.off('error', reject);
-      // Before the first client: compile the connect path on a stand-in (ts/src/gdb/rehearse.ts).
-      if (options.rehearse !== false) listener.rehearse();
       resolve(listener);
     };
     if (options.path !== undefined) srv.listen(options.path, done);
@@ -137,10 +149,10 @@ const REHEARSAL_REPLY_MS = 10_000;
 
 /**
  * gdb's and lldb's connect (REHEARSED_PACKETS) from a loopback client to a second listener over
- * a stand-in with `target`'s capabilities, one request at a time as they send it. Resolves with
- * the replies' payloads; both ends are closed.
+ * a stand-in with `target`'s capabilities, one request at a time as they send it. Pushes the
+ * replies' payloads to `replies`. Both ends are closed.
  */
-async function rehearseOverLoopback(target: DebugTarget): Promise<string[]> {
+async function rehearseOverLoopback(target: DebugTarget, replies: string[]): Promise<void> {
   const stand = rehearsalServerOptions(target.capabilities());
   const l = await listen(stand.target, { host: DEFAULT_HOST, port: 0, rehearse: false, server: stand.server });
   const { port } = l.address() as net.AddressInfo;
@@ -157,7 +169,6 @@ async function rehearseOverLoopback(target: DebugTarget): Promise<string[]> {
       for (const ev of decoder.push(d)) if (ev.type === 'packet') waiting?.resolve(ev.payload.toString('latin1'));
     });
     socket.once('close', () => waiting?.reject(new Error('the stand-in closed the connection')));
-    const replies: string[] = [];
     socket.write('+');
     for (const p of REHEARSED_PACKETS) {
       replies.push(
@@ -168,13 +179,15 @@ async function rehearseOverLoopback(target: DebugTarget): Promise<string[]> {
               clearTimeout(timer);
               resolve(r);
             },
-            reject,
+            reject: (e) => {
+              clearTimeout(timer);
+              reject(e);
+            },
           };
           socket.write(encodePacket(p));
         }),
       );
     }
-    return replies;
   } finally {
     socket.destroy();
     await l.close();
