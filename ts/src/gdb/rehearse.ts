@@ -97,12 +97,13 @@ export function rehearsalServerOptions(caps: CapabilitySummary): { target: Debug
 }
 
 /**
- * gdb's first reads of the real target, made once through a throwaway server before gdb
- * connects (with the stand-in's table and run control, so only reads reach the real target): `?` (the expedited registers of vCPU 0), and 4 bytes at that pc and just before it
- * (gdb's prologue analysis; before a kernel's entry there is no RAM, so the error path runs
- * too). They only read and their replies are dropped: V8 compiles the target's read path and
- * the addon's error path here, not while gdb waits (in the arm64 lane those first calls took
- * 4-6 ms each of the first `target remote`). A read that fails (a running vCPU) is fine.
+ * gdb's first reads of the real target, made once before gdb connects through a throwaway
+ * server that has the stand-in's table and run control (so only reads reach the real target):
+ * `?` (the expedited registers of vCPU 0), then 4 bytes at that pc and just before it (gdb's
+ * prologue analysis; before a kernel's entry there is no RAM, so the error path runs too).
+ * The replies are dropped: V8 compiles the target's read path and the addon's error path here,
+ * not while gdb waits (in the arm64 lane those first calls took 4-6 ms each of the first
+ * `target remote`). A read that fails (a running vCPU) is fine.
  */
 export function rehearseTargetReads(target: DebugTarget): void {
   const server = new GdbServer(target, rehearsalServerOptions(target.capabilities()).server);
