@@ -5,13 +5,15 @@
 # Then the same guest again for the host's lldb (markers LANE-GDB-LLDB-READY/-END). Then the
 # bench: the raw single-step figure of the spin guest through the addon (bench.js --steps), and
 # a CLI run on spin.elf, which never ends by itself: gdb times stepi and a 1 MiB read, then
-# kills it. Markers LANE-GDB-BENCH-READY/-END.
+# kills it. Markers LANE-GDB-BENCH-READY/-END. Then the Linux sessions (below), and last
+# CONNECT_ROUNDS pairs of fresh sessions, ours then QEMU's, that host.sh only connects to and kills.
 GDB_PORT=1234
 PROXY_PORT=1235
 GUEST=/lane/guests/demo.elf
 BENCH_GUEST=/lane/guests/spin.elf
 BENCH_JS=/lane/js/test/arm64/bench.js
 BENCH_STEPS=200 # host.sh STEPS
+CONNECT_ROUNDS=5 # host.sh CONNECT_ROUNDS
 BENCH_TIMEOUT=300 # s: a bench client that never comes must not eat the lane's timeout
 CLI=/lane/ts/dist/cli.js
 # no modules.dep in the initramfs: load in dependency order (initramfs.sh copies NET_MODULES)
@@ -78,15 +80,27 @@ linux_session() { # MARK
 	gdb_session "$1" "CLI-$1" node "$CLI" run --kernel /lane/linux/Image --initrd /lane/linux/l2.cpio \
 		--vcpus 2 --mem 256 --append "$LINUX_APPEND" --gdb 127.0.0.1:$GDB_PORT --wait
 }
-qemu_session() {
-	gdb_session QEMU QEMU qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host -smp 2 -m 256 \
+qemu_session() { # MARK
+	gdb_session "$1" QEMU qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host -smp 2 -m 256 \
 		-nographic -nodefaults -serial stdio -no-reboot -kernel /lane/linux/Image -initrd /lane/linux/l2.cpio \
 		-append "$LINUX_APPEND" -gdb tcp:127.0.0.1:$GDB_PORT -S
 }
 if [ -f /lane/linux/Image ]; then
 	linux_session LINUX
 	linux_session LINUX2
-	if [ -x /usr/bin/qemu-system-aarch64 ]; then qemu_session; else echo "LANE-GDB-QEMU-READY (no QEMU peer)"; fi
+	if [ -x /usr/bin/qemu-system-aarch64 ]; then
+		qemu_session QEMU
+		# `target remote` alone, CONNECT_ROUNDS times on fresh sessions of each server, alternated:
+		# one connect varies by +-40% here on either side, so host.sh compares the medians.
+		r=1
+		while [ $r -le $CONNECT_ROUNDS ]; do
+			linux_session "CONNECT-K$r"
+			qemu_session "CONNECT-Q$r"
+			r=$((r + 1))
+		done
+	else
+		echo "LANE-GDB-QEMU-READY (no QEMU peer)"
+	fi
 else
 	echo "LANE-GDB-LINUX-READY (no /lane/linux/Image)"
 	echo "LANE-GDB-LINUX-END rc=127"
