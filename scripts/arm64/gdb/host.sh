@@ -93,18 +93,43 @@ figures() {
 }
 describe() { [ $# = 5 ] && echo "target remote $1 ms, --wait -> start_kernel $2 s, 1 MiB kernel text read $3 MiB/s, break + continue -> first do_sys_openat2 $4 s, stepi $5 ms/step" || echo "no figures"; }
 ratio() { echo "$1 $2" | awk '$2 > 0 { printf "%.2f", $1 / $2 }'; }
-median() { printf '%s\n' "$@" | grep -E '^[0-9]+$' | sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-# One connect round (serve.sh): wait for session MARK, time gdb's `target remote` to it (stopped
-# at the kernel's entry under --wait or -S), kill it; prints the ms, or `-` when it failed.
+median() { printf '%s\n' "$@" | grep -E '^[0-9]+(\.[0-9]+)?$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+# One round (serve.sh): wait for session MARK, time gdb's `target remote` to it (stopped at the
+# kernel's entry under --wait or -S), then ROUND_STEPS stepi from start_kernel (an hbreak: QEMU's
+# software breakpoints fail before the MMU is on), and kill it. Prints `connect-ms stepi-ms`, or
+# `- -` when a stop was not where it should be.
 CONNECT_ROUNDS=5 # serve.sh CONNECT_ROUNDS
-connect_ms() { # MARK NAME
-	local clog="$LANE_OUT/logs/gdb-connect-$2-${1##*-}.log"
-	wait_for "LANE-GDB-$1-READY" 300 || { echo -; return; }
-	timeout 120 gdb-multiarch -nx -batch -x "$GDB_SETUP" -ex "symbol-file $KSYM" -ex 'shell date +%s%N' \
-		-ex "target remote 127.0.0.1:$PORT" -ex 'shell date +%s%N' -ex 'echo GDBCONNECT pc\n' -ex 'p/x $pc' -ex kill >"$clog" 2>&1
-	wait_for "LANE-GDB-$1-END" 120 >/dev/null
-	awk '/^[0-9]+$/ && length($1) >= 18 { t[++n] = $1 } /^GDBCONNECT pc/ { f = 1; next } f && /^\$1 = 0x40000000$/ { ok = 1 }
-		END { if (n == 2 && ok) printf "%.0f", (t[2] - t[1]) / 1e6; else printf "-" }' "$clog"
+ROUND_STEPS=20
+round_figures() { # MARK NAME
+	local rlog="$LANE_OUT/logs/gdb-round-$2-${1##*-}.log"
+	wait_for "LANE-GDB-$1-READY" 300 || { echo - -; return; }
+	cat >"$rlog.gdb" <<-EOF
+		source $GDB_SETUP
+		symbol-file $KSYM
+		shell date +%s%N
+		target remote 127.0.0.1:$PORT
+		shell date +%s%N
+		echo GDBROUND entry\n
+		p/x \$pc
+		hbreak start_kernel
+		continue
+		delete
+		echo GDBROUND start\n
+		p/x \$pc
+		set \$i = 0
+		shell date +%s%N
+		while \$i < $ROUND_STEPS
+		  stepi
+		  set \$i = \$i + 1
+		end
+		shell date +%s%N
+		kill
+	EOF
+	timeout 120 gdb-multiarch -nx -batch -x "$rlog.gdb" >"$rlog" 2>&1
+	wait_for "LANE-GDB-$1-END" 120
+	awk -v start="$START" -v n="$ROUND_STEPS" '/^[0-9]+$/ && length($1) >= 18 { t[++k] = $1 }
+		/^GDBROUND / { at = $2; next } at && /^\$[0-9]+ = 0x/ { pc[at] = $3; at = "" }
+		END { if (k == 4 && pc["entry"] == "0x40000000" && pc["start"] == start) printf "%.0f %.1f\n", (t[2] - t[1]) / 1e6, (t[4] - t[3]) / 1e6 / n; else print "- -" }' "$rlog"
 }
 check "target remote"            '^0x0*40000000 in _start \(\)$'
 check "break + continue stops"   "Breakpoint 1, $(hexre "$SQUARE") in square|Breakpoint 1, square"
@@ -401,19 +426,19 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 		say "BENCH: gdb-linux (QEMU 7.2 gdbstub): $(describe $QEMU_FIG)"
 		# `target remote` alone on fresh sessions, ours and QEMU's alternated (serve.sh): the median
 		# of each, since one connect varies by +-40% on either side in this emulated machine.
-		OURS_C="" QEMU_C=""
+		OURS_C="" QEMU_C="" OURS_S="" QEMU_S=""
 		for r in $(seq 1 "$CONNECT_ROUNDS"); do
-			OURS_C="$OURS_C $(connect_ms "CONNECT-K$r" kvm-debug)"
-			QEMU_C="$QEMU_C $(connect_ms "CONNECT-Q$r" qemu)"
+			read -r c st < <(round_figures "CONNECT-K$r" kvm-debug); OURS_C="$OURS_C $c" OURS_S="$OURS_S $st"
+			read -r c st < <(round_figures "CONNECT-Q$r" qemu); QEMU_C="$QEMU_C $c" QEMU_S="$QEMU_S $st"
 		done
-		check_l "target remote to $CONNECT_ROUNDS fresh sessions of each server stops at the kernel's entry (ours:$OURS_C; QEMU:$QEMU_C ms)" \
-			"$([ "$(echo $OURS_C | grep -oE '^[0-9 ]+$' | wc -w)" = "$CONNECT_ROUNDS" ] && [ "$(echo $QEMU_C | grep -oE '^[0-9 ]+$' | wc -w)" = "$CONNECT_ROUNDS" ]; echo $?)"
-		say "BENCH: vs-qemu: target remote over $CONNECT_ROUNDS fresh sessions each: ours$OURS_C ms, QEMU's$QEMU_C ms"
+		check_l "$CONNECT_ROUNDS fresh sessions of each server: target remote stops at the entry, hbreak start_kernel there, $ROUND_STEPS stepi (ours:$OURS_C ms; QEMU:$QEMU_C ms)" \
+			"$([ "$(printf '%s\n' $OURS_C $QEMU_C $OURS_S $QEMU_S | grep -cE '^[0-9]+(\.[0-9]+)?$')" = $((4 * CONNECT_ROUNDS)) ]; echo $?)"
+		say "BENCH: vs-qemu: $CONNECT_ROUNDS fresh sessions each, alternated: target remote ours$OURS_C ms, QEMU's$QEMU_C ms; stepi from start_kernel ours$OURS_S ms, QEMU's$QEMU_S ms"
 		if [ "$(echo $OURS | wc -w)" = 5 ] && [ "$(echo $QEMU_FIG | wc -w)" = 5 ]; then
 			read -r oc os orr oo ost <<<"$OURS"
 			read -r qc qs qr qo qst <<<"$QEMU_FIG"
-			omc=$(median $OURS_C) qmc=$(median $QEMU_C)
-			say "BENCH: vs-qemu: stepi $ost vs $qst ms/step ($(ratio "$ost" "$qst")x, target <= 1.0); 1 MiB read $orr vs $qr MiB/s ($(ratio "$orr" "$qr")x, target >= 1.0); break + continue to openat $oo vs $qo s ($(ratio "$oo" "$qo")x); target remote median $omc vs $qmc ms ($(ratio "$omc" "$qmc")x, target <= 1.0; in the sessions above $oc vs $qc ms)"
+			omc=$(median $OURS_C) qmc=$(median $QEMU_C) oms=$(median $OURS_S) qms=$(median $QEMU_S)
+			say "BENCH: vs-qemu: stepi $ost vs $qst ms/step ($(ratio "$ost" "$qst")x, target <= 1.0; median of the rounds from start_kernel $oms vs $qms, $(ratio "$oms" "$qms")x); 1 MiB read $orr vs $qr MiB/s ($(ratio "$orr" "$qr")x, target >= 1.0); break + continue to openat $oo vs $qo s ($(ratio "$oo" "$qo")x); target remote median $omc vs $qmc ms ($(ratio "$omc" "$qmc")x, target <= 1.0; in the sessions above $oc vs $qc ms)"
 			# The exception vectors and entry code of this kernel sit in its first 8 KiB of text.
 			QENT=$(grep -cE '^GDBPC ffff80000801[01][0-9a-f]{3}$' "$QLOG")
 			say "BENCH: vs-qemu: QEMU's 100 stepi from do_sys_openat2: $QENT in the vectors/entry code at 0xffff800008010000-0xffff800008011fff (kvm-debug: 0 in any IRQ path, checked above)"
