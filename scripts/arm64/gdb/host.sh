@@ -129,7 +129,7 @@ round_figures() { # MARK NAME
 	wait_for "LANE-GDB-$1-END" 120
 	awk -v start="$START" -v n="$ROUND_STEPS" '/^[0-9]+$/ && length($1) >= 18 { t[++k] = $1 }
 		/^GDBROUND / { at = $2; next } at && /^\$[0-9]+ = 0x/ { pc[at] = $3; at = "" }
-		END { if (k == 4 && pc["entry"] == "0x40000000" && pc["start"] == start) printf "%.0f %.1f\n", (t[2] - t[1]) / 1e6, (t[4] - t[3]) / 1e6 / n; else print "- -" }' "$rlog"
+		END { if (k == 4 && pc["entry"] "" == "0x40000000" && pc["start"] "" == start "") printf "%.0f %.1f\n", (t[2] - t[1]) / 1e6, (t[4] - t[3]) / 1e6 / n; else print "- -" }' "$rlog"
 }
 check "target remote"            '^0x0*40000000 in _start \(\)$'
 check "break + continue stops"   "Breakpoint 1, $(hexre "$SQUARE") in square|Breakpoint 1, square"
