@@ -27,6 +27,21 @@ describe('framing', () => {
     expect(encodePacket('').toString('latin1')).toBe('$#00');
   });
 
+  test('checksum matches a per-byte sum at every length and alignment, and over all-0xff runs', () => {
+    const perByte = (bytes: Uint8Array): number => bytes.reduce((a, c) => a + c, 0) & 0xff;
+    const base = Buffer.alloc(2200);
+    for (let i = 0; i < base.length; i++) base[i] = (i * 131 + (i >> 3)) & 0xff;
+    for (let off = 0; off < 4; off++) {
+      for (const len of [0, 1, 2, 3, 4, 5, 7, 8, 9, 511, 512, 513, 514, 515, 1024, 2049]) {
+        const view = base.subarray(off, off + len);
+        expect([off, len, checksum(view)]).toEqual([off, len, perByte(view)]);
+      }
+    }
+    // The lanes' worst case: every byte 0xff, across several folds.
+    const ones = Buffer.alloc(4096 + 3, 0xff).subarray(1);
+    expect(checksum(ones)).toBe(perByte(ones));
+  });
+
   test('a whole packet decodes; the same bytes split anywhere decode identically', () => {
     const bytes = Buffer.concat([frame('qSupported:swbreak+'), b('+'), frame('g')]);
     expect(packets(new PacketDecoder().push(bytes))).toEqual(['qSupported:swbreak+', '<ack>', 'g']);
