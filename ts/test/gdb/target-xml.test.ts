@@ -22,7 +22,9 @@ import {
   registerByName,
 } from '../../src/gdb/aarch64';
 import { loadNative } from '../../src/binding';
-import { TARGET_XML_WIRE } from '../../src/gdb/commands/query';
+import type { ServerContext } from '../../src/gdb/commands/common';
+import { TARGET_XML_FRAMES_MAX, TARGET_XML_WIRE, targetXmlWindow, xferWindow } from '../../src/gdb/commands/query';
+import { DEFAULT_MAX_PACKET, encodePacket } from '../../src/gdb/packet';
 import { MemClient } from './client';
 import { FakeTarget } from './fake-target';
 
@@ -55,6 +57,30 @@ describe('target.xml', () => {
     expect(wire).toBe(TARGET_XML_WIRE.toString('utf8'));
     expect(wire.length).toBeLessThanOrEqual(0x2000);
     expect(checkWellFormed(wire)).toEqual(checkWellFormed(TARGET_XML));
+  });
+
+  test('each window is framed once and then served as the same bytes; past the cap, windows are framed anew and still right', () => {
+    const ctx = { maxPacket: DEFAULT_MAX_PACKET } as ServerContext;
+    const frameOf = (text: string): Buffer => {
+      const r = targetXmlWindow(text, ctx);
+      if (r.kind !== 'frame') throw new Error(`not a frame: ${r.kind}`);
+      return r.frame;
+    };
+    const expected = (text: string): Buffer => {
+      const r = xferWindow(TARGET_XML_WIRE, text, ctx);
+      if (r.kind !== 'reply') throw new Error(`not a reply: ${r.kind}`);
+      return encodePacket(r.data);
+    };
+    const first = frameOf('0,1000');
+    expect(first).toEqual(expected('0,1000'));
+    expect(frameOf('0,1000')).toBe(first); // the same Buffer: framed once
+    expect(frameOf('00,01000')).toBe(first); // the same window, spelled otherwise
+    // A client asking for many windows fills the cache; the rest are framed each time, correctly.
+    const texts = Array.from({ length: TARGET_XML_FRAMES_MAX + 8 }, (_, i) => `${(i * 0x31).toString(16)},${(0x80 + i).toString(16)}`);
+    for (const t of texts) expect(frameOf(t)).toEqual(expected(t));
+    const last = texts[texts.length - 1] as string;
+    expect(frameOf(last)).not.toBe(frameOf(last));
+    expect(targetXmlWindow('zz,10', ctx)).toEqual({ kind: 'reply', data: 'E16' });
   });
 
   test('is well-formed, one root, and every reg has name, bitsize, type and regnum', () => {

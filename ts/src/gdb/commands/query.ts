@@ -4,7 +4,7 @@
  */
 
 import { TARGET_XML } from '../aarch64';
-import { parseHexInt } from '../packet';
+import { encodePacket, parseHexInt } from '../packet';
 import { Errno, errorReply, ok, threadId, UNSUPPORTED, type Command, type Reply, type ServerContext } from './common';
 
 const supported: Command = {
@@ -12,17 +12,49 @@ const supported: Command = {
   handle: (_args, ctx) => ok(ctx.supported),
 };
 
-/** Serve `annex` of a document in `offset,length` windows: `m` more follows, `l` last. */
-export function xferWindow(doc: Buffer, text: string, ctx: ServerContext): Reply {
+/** An `offset,length` qXfer window, parsed; undefined when either is not hex. */
+function parseWindow(text: string): { offset: number; length: number } | undefined {
   const [off, len] = text.split(',');
   const offset = parseHexInt(off ?? '');
   const length = parseHexInt(len ?? '');
-  if (offset === undefined || length === undefined) return errorReply(Errno.EINVAL);
+  return offset === undefined || length === undefined ? undefined : { offset, length };
+}
+
+/** `m` (more follows) or `l` (last) and the window's bytes of `doc`. */
+function windowOf(doc: Buffer, w: { offset: number; length: number }, maxPacket: number): Buffer {
   // Room for the 'm'/'l' prefix and escapes (each byte may double).
-  const max = Math.min(length, Math.floor((ctx.maxPacket - 1) / 2));
-  const chunk = doc.subarray(offset, offset + max);
-  const last = offset + chunk.length >= doc.length;
-  return ok(Buffer.concat([Buffer.from(last ? 'l' : 'm'), chunk]));
+  const max = Math.min(w.length, Math.floor((maxPacket - 1) / 2));
+  const chunk = doc.subarray(w.offset, w.offset + max);
+  const last = w.offset + chunk.length >= doc.length;
+  return Buffer.concat([Buffer.from(last ? 'l' : 'm'), chunk]);
+}
+
+/** Serve `annex` of a document in `offset,length` windows: `m` more follows, `l` last. */
+export function xferWindow(doc: Buffer, text: string, ctx: ServerContext): Reply {
+  const w = parseWindow(text);
+  return w === undefined ? errorReply(Errno.EINVAL) : ok(windowOf(doc, w, ctx.maxPacket));
+}
+
+/** At most this many target.xml windows are kept framed (a client asking for others gets them framed anew). */
+export const TARGET_XML_FRAMES_MAX = 16;
+/** Framed target.xml windows by offset, length and PacketSize. */
+const targetXmlFrames = new Map<string, Buffer>();
+
+/**
+ * A window of target.xml, framed once per process: the document never changes, and gdb asks
+ * for the same two 4 KiB windows at every connect, each a copy, an escape scan and a checksum
+ * in V8's interpreter (the connect rehearsal frames them before the port opens).
+ */
+export function targetXmlWindow(text: string, ctx: ServerContext): Reply {
+  const w = parseWindow(text);
+  if (w === undefined) return errorReply(Errno.EINVAL);
+  const key = `${w.offset},${w.length},${ctx.maxPacket}`;
+  let frame = targetXmlFrames.get(key);
+  if (frame === undefined) {
+    frame = encodePacket(windowOf(TARGET_XML_WIRE, w, ctx.maxPacket));
+    if (targetXmlFrames.size < TARGET_XML_FRAMES_MAX) targetXmlFrames.set(key, frame);
+  }
+  return { kind: 'frame', frame };
 }
 
 /**
@@ -54,7 +86,7 @@ const xfer: Command = {
       return xferWindow(Buffer.from(threadsXml(ctx.target.vcpuCount()), 'utf8'), m[3] ?? '', ctx);
     }
     if (m[2] !== 'target.xml') return errorReply(Errno.ENOENT);
-    return xferWindow(TARGET_XML_WIRE, m[3] ?? '', ctx);
+    return targetXmlWindow(m[3] ?? '', ctx);
   },
 };
 
