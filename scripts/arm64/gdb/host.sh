@@ -424,8 +424,8 @@ if [ -n "$OPENAT" ] && wait_for LANE-GDB-LINUX-READY 600; then
 		wait_for 'LANE-GDB-QEMU-END' 300
 		QEMU_FIG=$(figures "$QLOG")
 		say "BENCH: gdb-linux (QEMU 7.2 gdbstub): $(describe $QEMU_FIG)"
-		# `target remote` alone on fresh sessions, ours and QEMU's alternated (serve.sh): the median
-		# of each, since one connect varies by +-40% on either side in this emulated machine.
+		# `target remote` and 20 stepi on fresh sessions, ours and QEMU's alternated (serve.sh): the
+		# median of each, since one connect varies by +-40% on either side in this emulated machine.
 		OURS_C="" QEMU_C="" OURS_S="" QEMU_S=""
 		for r in $(seq 1 "$CONNECT_ROUNDS"); do
 			read -r c st < <(round_figures "CONNECT-K$r" kvm-debug); OURS_C="$OURS_C $c" OURS_S="$OURS_S $st"
