@@ -61,7 +61,7 @@ const CHECKSUM_FOLD_WORDS = 128;
 
 /**
  * Modulo-256 checksum of bytes. Four bytes per step, as two 16-bit lanes of a 32-bit word
- * (bytes 0+1 and 2+3 of each word; the sum does not depend on byte order): most of the
+ * (bytes 0+1 and 2+3 of each word; the sum does not depend on byte order): much of the
  * server's code runs in V8's interpreter, where a per-byte loop over a 4 KiB target.xml window
  * took 115 us on the host (about 1 ms in the emulated arm64 machine); this takes 46 us.
  */
